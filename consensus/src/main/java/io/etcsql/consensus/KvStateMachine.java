@@ -1,0 +1,190 @@
+package io.etcsql.consensus;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.etcsql.grpcapi.etcsqlpb.CommandResult;
+import io.etcsql.grpcapi.etcsqlpb.LeaderQuery;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.kvstore.KvStore;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.MD5FileUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Ratis state machine over a {@link KvStore}: a thin adapter that decodes each committed
+ * entry, hands it to the store and records the applied term and index.
+ *
+ * <ul>
+ *   <li>{@link #startTransaction} runs on the leader before replication: it stamps the commit
+ *       time and picks the id of a lease granted with id 0, so that applying is deterministic.
+ *   <li>{@link #applyTransaction} never reads a clock, random source or network; request errors
+ *       are results, not exceptions.
+ *   <li>Snapshots: the store is itself persistent, so a snapshot forces it to disk and writes a
+ *       marker file {@code snapshot.<term>_<index>} with an MD5 beside it; Ratis may then purge
+ *       the log up to that index. Restart = the store as persisted + replay of the log after its
+ *       applied index.
+ *   <li>{@link #query}: an empty message is the linearizable-read barrier (Ratis calls it once
+ *       the member has applied up to the leader's read index); a {@link LeaderQuery} is answered
+ *       by the {@link LeaseKeeper} on the leader.
+ * </ul>
+ */
+final class KvStateMachine extends BaseStateMachine {
+  private static final Logger LOG = LoggerFactory.getLogger(KvStateMachine.class);
+
+  private final KvStore store;
+  private final LeaseKeeper leaseKeeper;
+  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  private volatile RaftPeerId leaderId;
+
+  KvStateMachine(KvStore store, LeaseKeeper leaseKeeper) {
+    this.store = store;
+    this.leaseKeeper = leaseKeeper;
+  }
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+    super.initialize(server, groupId, raftStorage);
+    storage.init(raftStorage);
+    updateLastAppliedTermIndex(store.appliedTerm(), store.appliedIndex());
+  }
+
+  @Override
+  public StateMachineStorage getStateMachineStorage() {
+    return storage;
+  }
+
+  @Override
+  public SnapshotInfo getLatestSnapshot() {
+    return storage.getLatestSnapshot();
+  }
+
+  @Override
+  public long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last.getIndex() <= 0) {
+      return -1;
+    }
+    store.sync();
+    File marker = storage.getSnapshotFile(last.getTerm(), last.getIndex());
+    String body = "applied " + last.getTerm() + " " + last.getIndex() + " revision "
+        + store.mvcc().currentRevision() + "\n";
+    Files.write(marker.toPath(), body.getBytes(StandardCharsets.UTF_8));
+    MD5FileUtil.computeAndSaveMd5ForFile(marker);
+    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
+        new org.apache.ratis.server.storage.FileInfo(marker.toPath(), MD5FileUtil.readStoredMd5ForFile(marker)),
+        last));
+    storage.cleanupOldSnapshots(new org.apache.ratis.statemachine.SnapshotRetentionPolicy() {
+      @Override
+      public int getNumSnapshotsRetained() {
+        return 2;
+      }
+    });
+    LOG.info("snapshot at {} (revision {})", last, store.mvcc().currentRevision());
+    return last.getIndex();
+  }
+
+  @Override
+  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+    ReplicatedCommand cmd = ReplicatedCommand.parseFrom(request.getMessage().getContent().asReadOnlyByteBuffer());
+    ReplicatedCommand.Builder b = cmd.toBuilder().setCommittedAtUnixMs(System.currentTimeMillis());
+    if (cmd.hasLeaseGrant() && cmd.getLeaseGrant().getID() == 0) {
+      b.getLeaseGrantBuilder().setID(newLeaseId());
+    }
+    return TransactionContext.newBuilder()
+        .setStateMachine(this)
+        .setClientRequest(request)
+        .setLogData(ByteString.copyFrom(b.build().toByteArray()))
+        .build();
+  }
+
+  private long newLeaseId() {
+    while (true) {
+      long id = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+      if (id != 0 && store.lessor().lookup(id) == null) {
+        return id;
+      }
+    }
+  }
+
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    long term = entry.getTerm();
+    long index = entry.getIndex();
+    ReplicatedCommand cmd;
+    try {
+      cmd = ReplicatedCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+    } catch (InvalidProtocolBufferException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException("corrupt log entry " + index, e));
+    }
+    CommandResult result = store.apply(term, index, cmd);
+    updateLastAppliedTermIndex(term, index);
+    leaseKeeper.applied(cmd, result);
+    return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(result.toByteArray())));
+  }
+
+  @Override
+  public void notifyTermIndexUpdated(long term, long index) {
+    store.applyNoop(term, index);
+    super.notifyTermIndexUpdated(term, index);
+  }
+
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    ByteString content = request.getContent();
+    if (content.isEmpty()) {
+      return CompletableFuture.completedFuture(Message.EMPTY);
+    }
+    try {
+      LeaderQuery q = LeaderQuery.parseFrom(content.asReadOnlyByteBuffer());
+      return CompletableFuture.completedFuture(
+          Message.valueOf(ByteString.copyFrom(leaseKeeper.answer(q).toByteArray())));
+    } catch (InvalidProtocolBufferException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    this.leaderId = newLeaderId;
+    if (!groupMemberId.getPeerId().equals(newLeaderId)) {
+      leaseKeeper.stepDown();
+    }
+  }
+
+  @Override
+  public void notifyLeaderReady() {
+    leaseKeeper.becomeLeader();
+  }
+
+  RaftPeerId leaderId() {
+    return leaderId;
+  }
+
+  @Override
+  public void close() throws IOException {
+    leaseKeeper.stepDown();
+    super.close();
+  }
+}

@@ -1,0 +1,302 @@
+package io.etcsql.consensus;
+
+import io.etcsql.grpcapi.etcsqlpb.CommandResult;
+import io.etcsql.grpcapi.etcsqlpb.LeaderQuery;
+import io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.kvstore.EtcdError;
+import io.etcsql.kvstore.EtcdException;
+import io.etcsql.kvstore.KvStore;
+import java.io.Closeable;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One member of the Raft group that replicates a {@link KvStore}: the consensus facade the
+ * server uses. Writes are {@linkplain #propose proposed} (from any member; Ratis forwards to the
+ * leader and many concurrent proposals share log flushes and append batches); linearizable reads
+ * wait on a {@linkplain #readBarrier ReadIndex barrier} and then read the local store.
+ *
+ * <p>Every future fails with an {@link EtcdException} on error: {@code TIMEOUT} when the group
+ * cannot commit in time (no quorum, no leader), {@code STOPPED} after {@link #close()}.
+ */
+public final class RaftNode implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+  private static final int CLIENTS = 4;
+  private static final int PROPOSAL_THREADS = 128;
+
+  private final RaftNodeConfig config;
+  private final KvStore store;
+  private final RaftPeerId selfId;
+  private final RaftGroup group;
+  private final RaftServer server;
+  private final KvStateMachine stateMachine;
+  private final LeaseKeeper leaseKeeper;
+  private final List<RaftClient> clients = new ArrayList<>();
+  private final AtomicInteger nextClient = new AtomicInteger();
+  private final java.util.concurrent.ExecutorService proposals;
+  private volatile boolean closed;
+
+  private RaftNode(RaftNodeConfig config, KvStore store) throws IOException {
+    this.config = config;
+    this.store = store;
+    this.selfId = RaftPeerId.valueOf(config.selfName());
+    List<RaftPeer> peers = new ArrayList<>();
+    for (Map.Entry<String, java.net.InetSocketAddress> p : config.peers().entrySet()) {
+      peers.add(RaftPeer.newBuilder()
+          .setId(p.getKey())
+          .setAddress(p.getValue().getHostString() + ":" + p.getValue().getPort())
+          .build());
+    }
+    RaftGroupId groupId = RaftGroupId.valueOf(
+        UUID.nameUUIDFromBytes(("etcsql-group:" + config.clusterToken()).getBytes(StandardCharsets.UTF_8)));
+    this.group = RaftGroup.valueOf(groupId, peers);
+    RaftProperties props = properties(config);
+    this.leaseKeeper = new LeaseKeeper(store.lessor(), this::proposeInBackground, config.leaseCheckpointIntervalMs());
+    this.stateMachine = new KvStateMachine(store, leaseKeeper);
+    File storage = config.storageDir().toFile();
+    boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
+    Files.createDirectories(config.storageDir());
+    this.server = RaftServer.newBuilder()
+        .setServerId(selfId)
+        .setGroup(group)
+        .setStateMachine(stateMachine)
+        .setProperties(props)
+        .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
+        .build();
+    AtomicInteger threadNo = new AtomicInteger();
+    this.proposals = new java.util.concurrent.ThreadPoolExecutor(PROPOSAL_THREADS, PROPOSAL_THREADS, 60, TimeUnit.SECONDS,
+        new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "raft-proposal-" + threadNo.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    long retries = Math.max(1, config.requestTimeoutMs() / 100);
+    for (int i = 0; i < CLIENTS; i++) {
+      clients.add(RaftClient.newBuilder()
+          .setClientId(ClientId.randomId())
+          .setRaftGroup(group)
+          .setProperties(props)
+          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep((int) retries,
+              TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+          .build());
+    }
+  }
+
+  private static RaftProperties properties(RaftNodeConfig c) {
+    RaftProperties p = new RaftProperties();
+    GrpcConfigKeys.Server.setPort(p, c.listenAddress().getPort());
+    GrpcConfigKeys.Server.setHost(p, c.listenAddress().getHostString());
+    RaftServerConfigKeys.setStorageDir(p, List.of(c.storageDir().toFile()));
+    long election = c.electionTimeoutMs();
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(election * 2, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, election * 3), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotCount());
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, Math.min(c.snapshotCount(), 50_000));
+    // the store is its own snapshot: lagging followers are notified rather than sent files
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+    SizeInBytes entryMax = SizeInBytes.valueOf(c.maxRequestBytes() + 1024 * 1024L);
+    long appenderBytes = Math.max(entryMax.getSize() * 2, 8 * 1024 * 1024L);
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(appenderBytes));
+    // Ratis requires the log write buffer to hold a whole append batch
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(appenderBytes + 1024));
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.valueOf(1, TimeUnit.MILLISECONDS));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(entryMax.getSize() * 4, 64 * 1024 * 1024L)));
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(c.requestTimeoutMs(), TimeUnit.MILLISECONDS));
+    return p;
+  }
+
+  /** Builds and starts the member: opens the Raft log, replays it into the store, joins the group. */
+  public static RaftNode start(RaftNodeConfig config, KvStore store) throws IOException {
+    RaftNode node = new RaftNode(config, store);
+    node.server.start();
+    LOG.info("raft member {} started in group {} with peers {}", config.selfName(), node.group.getGroupId(),
+        config.peers());
+    return node;
+  }
+
+  public KvStore store() {
+    return store;
+  }
+
+  private RaftClient client() {
+    return clients.get(Math.floorMod(nextClient.getAndIncrement(), clients.size()));
+  }
+
+  private <T> CompletableFuture<T> bounded(CompletableFuture<T> f) {
+    return f.orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS).exceptionallyCompose(e -> {
+      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof EtcdException ee) {
+        return CompletableFuture.failedFuture(ee);
+      }
+      if (closed) {
+        return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+      }
+      if (!(cause instanceof TimeoutException)) {
+        LOG.debug("raft request failed", cause);
+      }
+      return CompletableFuture.failedFuture(EtcdError.TIMEOUT.exception());
+    });
+  }
+
+  /**
+   * Replicates a command and completes with what applying it produced. An apply-time error
+   * (e.g. lease not found) is a normal result: {@code CommandResult.error}.
+   */
+  public CompletableFuture<CommandResult> propose(ReplicatedCommand command) {
+    if (closed) {
+      return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+    }
+    Message msg = Message.valueOf(ByteString.copyFrom(command.toByteArray()));
+    // Ratis' ordered async stream can stay closed after a NotLeader reply; blocking sends are
+    // independent requests (each with its own retries), run on a bounded pool.
+    CompletableFuture<RaftClientReply> sent = CompletableFuture.supplyAsync(() -> {
+      try {
+        return client().io().send(msg);
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }, proposals);
+    return bounded(sent.thenApply(reply -> {
+      check(reply);
+      try {
+        return CommandResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }));
+  }
+
+  private void proposeInBackground(ReplicatedCommand command) {
+    propose(command).whenComplete((r, e) -> {
+      if (e != null) {
+        LOG.debug("background proposal {} failed: {}", command.getRequestCase(), e.toString());
+      }
+    });
+  }
+
+  private static void check(RaftClientReply reply) {
+    if (!reply.isSuccess()) {
+      Throwable e = reply.getException();
+      throw new CompletionException(e != null ? e : new IOException("raft request failed"));
+    }
+  }
+
+  /**
+   * Completes once this member has applied everything the group had committed when the call
+   * was made (Raft ReadIndex), so a read of the local store after it is linearizable.
+   */
+  public CompletableFuture<Void> readBarrier() {
+    if (closed) {
+      return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+    }
+    return bounded(client().async().sendReadOnlyUnordered(Message.EMPTY, selfId).thenAccept(RaftNode::check));
+  }
+
+  /** Sends a query only the leader can answer (lease keep-alive, time-to-live) to the leader. */
+  public CompletableFuture<LeaderQueryResult> askLeader(LeaderQuery query) {
+    if (closed) {
+      return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+    }
+    Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
+    return bounded(client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
+      check(reply);
+      try {
+        return LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }));
+  }
+
+  private RaftServer.Division division() {
+    try {
+      return server.getDivision(group.getGroupId());
+    } catch (IOException e) {
+      throw EtcdError.STOPPED.exception();
+    }
+  }
+
+  /** This member's name. */
+  public String selfName() {
+    return selfId.toString();
+  }
+
+  /** The current leader's member name, or null while there is none. */
+  public String leaderName() {
+    RaftPeerId id = division().getInfo().getLeaderId();
+    return id == null ? null : id.toString();
+  }
+
+  public boolean isLeader() {
+    return division().getInfo().isLeader();
+  }
+
+  public boolean isLearner() {
+    return division().getInfo().getCurrentRole() == RaftPeerRole.LISTENER;
+  }
+
+  public long term() {
+    return division().getInfo().getCurrentTerm();
+  }
+
+  /** Index of the last committed Raft entry known to this member. */
+  public long commitIndex() {
+    return division().getRaftLog().getLastCommittedIndex();
+  }
+
+  public long appliedIndex() {
+    return division().getInfo().getLastAppliedIndex();
+  }
+
+  @Override
+  public void close() throws IOException {
+    closed = true;
+    leaseKeeper.close();
+    proposals.shutdownNow();
+    for (RaftClient c : clients) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        LOG.debug("closing raft client", e);
+      }
+    }
+    server.close();
+  }
+}

@@ -1,0 +1,317 @@
+package io.etcsql.kvstore;
+
+import com.google.protobuf.ByteString;
+import io.etcsql.grpcapi.etcdserverpb.CompactionRequest;
+import io.etcsql.grpcapi.etcdserverpb.CompactionResponse;
+import io.etcsql.grpcapi.etcdserverpb.Compare;
+import io.etcsql.grpcapi.etcdserverpb.DeleteRangeRequest;
+import io.etcsql.grpcapi.etcdserverpb.DeleteRangeResponse;
+import io.etcsql.grpcapi.etcdserverpb.LeaseCheckpoint;
+import io.etcsql.grpcapi.etcdserverpb.LeaseCheckpointRequest;
+import io.etcsql.grpcapi.etcdserverpb.LeaseCheckpointResponse;
+import io.etcsql.grpcapi.etcdserverpb.LeaseGrantRequest;
+import io.etcsql.grpcapi.etcdserverpb.LeaseGrantResponse;
+import io.etcsql.grpcapi.etcdserverpb.LeaseRevokeRequest;
+import io.etcsql.grpcapi.etcdserverpb.LeaseRevokeResponse;
+import io.etcsql.grpcapi.etcdserverpb.PutRequest;
+import io.etcsql.grpcapi.etcdserverpb.PutResponse;
+import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
+import io.etcsql.grpcapi.etcdserverpb.RequestOp;
+import io.etcsql.grpcapi.etcdserverpb.ResponseHeader;
+import io.etcsql.grpcapi.etcdserverpb.ResponseOp;
+import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
+import io.etcsql.grpcapi.etcdserverpb.TxnResponse;
+import io.etcsql.grpcapi.etcsqlpb.CommandResult;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.grpcapi.mvccpb.Event;
+import io.etcsql.grpcapi.mvccpb.KeyValue;
+import io.etcsql.kvstore.backend.MetaStore;
+import io.etcsql.kvstore.lease.Lease;
+import io.etcsql.kvstore.lease.Lessor;
+import io.etcsql.kvstore.mvcc.MvccStore;
+import io.etcsql.kvstore.mvcc.WriteTxn;
+import io.etcsql.kvstore.watch.WatchHub;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Applies one replicated command to the store: one dispatch over the command's request, as
+ * etcd's {@code applierV3backend}. Every check that can fail runs before the first change, so a
+ * failed command changes nothing.
+ */
+final class Applier {
+  private final MvccStore mvcc;
+  private final Lessor lessor;
+  private final MetaStore meta;
+  private final WatchHub watchHub;
+
+  Applier(MvccStore mvcc, Lessor lessor, MetaStore meta, WatchHub watchHub) {
+    this.mvcc = mvcc;
+    this.lessor = lessor;
+    this.meta = meta;
+    this.watchHub = watchHub;
+  }
+
+  CommandResult apply(long index, ReplicatedCommand cmd) {
+    CommandResult.Builder r = CommandResult.newBuilder();
+    switch (cmd.getRequestCase()) {
+      case PUT -> r.setPut(put(index, cmd));
+      case DELETE_RANGE -> r.setDeleteRange(deleteRange(index, cmd));
+      case TXN -> r.setTxn(txn(index, cmd));
+      case COMPACTION -> r.setCompaction(compaction(cmd.getCompaction()));
+      case LEASE_GRANT -> r.setLeaseGrant(leaseGrant(cmd.getLeaseGrant()));
+      case LEASE_REVOKE -> r.setLeaseRevoke(leaseRevoke(index, cmd));
+      case LEASE_CHECKPOINT -> r.setLeaseCheckpoint(leaseCheckpoint(cmd.getLeaseCheckpoint()));
+      case MEMBER_ATTRIBUTES -> {
+        meta.setMemberClientUrls(cmd.getMemberAttributes().getName(),
+            String.join("\n", cmd.getMemberAttributes().getClientUrlsList()));
+        r.setMemberAttributes(cmd.getMemberAttributes());
+      }
+      default -> throw new IllegalArgumentException("unknown replicated command " + cmd.getRequestCase());
+    }
+    return r.build();
+  }
+
+  private static ResponseHeader header(long revision) {
+    return ResponseHeader.newBuilder().setRevision(revision).build();
+  }
+
+  private WriteTxn begin(long index, ReplicatedCommand cmd) {
+    return mvcc.beginWrite(index, cmd.getCommittedAtUnixMs(), cmd.getPrincipal());
+  }
+
+  private void commit(WriteTxn txn) {
+    List<Event> events = txn.commit();
+    if (!events.isEmpty()) {
+      watchHub.publish(txn.revision(), events);
+    }
+  }
+
+  // ------------------------------------------------------------------ put / delete
+
+  private PutResponse put(long index, ReplicatedCommand cmd) {
+    PutRequest p = cmd.getPut();
+    WriteTxn txn = begin(index, cmd);
+    checkPut(txn, p);
+    PutResponse resp = doPut(txn, p);
+    commit(txn);
+    return resp;
+  }
+
+  private void checkPut(WriteTxn txn, PutRequest p) {
+    if (p.getIgnoreValue() || p.getIgnoreLease()) {
+      if (txn.get(p.getKey()) == null) {
+        throw EtcdError.KEY_NOT_FOUND.exception();
+      }
+    }
+    if (p.getLease() != 0 && lessor.lookup(p.getLease()) == null) {
+      throw EtcdError.LEASE_NOT_FOUND.exception();
+    }
+  }
+
+  private PutResponse doPut(WriteTxn txn, PutRequest p) {
+    KeyValue prev = txn.get(p.getKey());
+    ByteString value = p.getIgnoreValue() ? prev.getValue() : p.getValue();
+    long lease = p.getIgnoreLease() ? prev.getLease() : p.getLease();
+    txn.put(p.getKey(), value, lease);
+    lessor.attach(p.getKey(), prev == null ? 0 : prev.getLease(), lease);
+    PutResponse.Builder resp = PutResponse.newBuilder().setHeader(header(txn.revision()));
+    if (p.getPrevKv() && prev != null) {
+      resp.setPrevKv(prev);
+    }
+    return resp.build();
+  }
+
+  private DeleteRangeResponse deleteRange(long index, ReplicatedCommand cmd) {
+    WriteTxn txn = begin(index, cmd);
+    DeleteRangeResponse resp = doDeleteRange(txn, cmd.getDeleteRange());
+    commit(txn);
+    return resp;
+  }
+
+  private DeleteRangeResponse doDeleteRange(WriteTxn txn, DeleteRangeRequest d) {
+    List<KeyValue> deleted = txn.deleteRange(d.getKey(), d.getRangeEnd());
+    for (KeyValue kv : deleted) {
+      lessor.detach(kv.getKey(), kv.getLease());
+    }
+    DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder()
+        .setDeleted(deleted.size())
+        .setHeader(header(txn.hasChanges() ? txn.revision() : txn.beginRevision()));
+    if (d.getPrevKv()) {
+      resp.addAllPrevKvs(deleted);
+    }
+    return resp.build();
+  }
+
+  // ------------------------------------------------------------------ txn
+
+  private TxnResponse txn(long index, ReplicatedCommand cmd) {
+    TxnRequest t = cmd.getTxn();
+    WriteTxn txn = begin(index, cmd);
+    List<Boolean> path = new ArrayList<>();
+    choosePath(txn, t, path);
+    checkTxn(txn, t, path, 0);
+    TxnResponse.Builder resp = TxnResponse.newBuilder();
+    applyTxn(txn, t, path, 0, resp);
+    long rev = txn.hasChanges() ? txn.revision() : txn.beginRevision();
+    commit(txn);
+    return resp.setHeader(header(rev)).build();
+  }
+
+  /** Evaluates the compares of the txn and of every nested txn on the chosen branches. */
+  private void choosePath(WriteTxn txn, TxnRequest t, List<Boolean> path) {
+    boolean ok = true;
+    for (Compare c : t.getCompareList()) {
+      if (!compare(txn, c)) {
+        ok = false;
+        break;
+      }
+    }
+    path.add(ok);
+    for (RequestOp op : ok ? t.getSuccessList() : t.getFailureList()) {
+      if (op.hasRequestTxn()) {
+        choosePath(txn, op.getRequestTxn(), path);
+      }
+    }
+  }
+
+  private boolean compare(WriteTxn txn, Compare c) {
+    List<KeyValue> kvs = txn.range(RangeRequest.newBuilder().setKey(c.getKey()).setRangeEnd(c.getRangeEnd()).build())
+        .getKvsList();
+    if (kvs.isEmpty()) {
+      if (c.getTarget() == Compare.CompareTarget.VALUE) {
+        return false; // a missing key has no value to compare
+      }
+      return compareKv(c, KeyValue.getDefaultInstance());
+    }
+    for (KeyValue kv : kvs) {
+      if (!compareKv(c, kv)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean compareKv(Compare c, KeyValue kv) {
+    int result = switch (c.getTarget()) {
+      case VALUE -> ByteString.unsignedLexicographicalComparator().compare(kv.getValue(), c.getValue());
+      case CREATE -> Long.compare(kv.getCreateRevision(), c.getCreateRevision());
+      case MOD -> Long.compare(kv.getModRevision(), c.getModRevision());
+      case VERSION -> Long.compare(kv.getVersion(), c.getVersion());
+      case LEASE -> Long.compare(kv.getLease(), c.getLease());
+      default -> 0;
+    };
+    return switch (c.getResult()) {
+      case EQUAL -> result == 0;
+      case NOT_EQUAL -> result != 0;
+      case GREATER -> result > 0;
+      case LESS -> result < 0;
+      default -> true;
+    };
+  }
+
+  /** Checks every op on the chosen path before anything changes; returns the next path index. */
+  private int checkTxn(WriteTxn txn, TxnRequest t, List<Boolean> path, int at) {
+    boolean ok = path.get(at);
+    int next = at + 1;
+    for (RequestOp op : ok ? t.getSuccessList() : t.getFailureList()) {
+      switch (op.getRequestCase()) {
+        case REQUEST_PUT -> checkPut(txn, op.getRequestPut());
+        case REQUEST_RANGE -> {
+          long rev = op.getRequestRange().getRevision();
+          if (rev > txn.beginRevision()) {
+            throw EtcdError.FUTURE_REV.exception();
+          }
+          if (rev != 0 && rev < mvcc.compactRevision()) {
+            throw EtcdError.COMPACTED.exception();
+          }
+        }
+        case REQUEST_TXN -> next = checkTxn(txn, op.getRequestTxn(), path, next);
+        default -> { }
+      }
+    }
+    return next;
+  }
+
+  private int applyTxn(WriteTxn txn, TxnRequest t, List<Boolean> path, int at, TxnResponse.Builder resp) {
+    boolean ok = path.get(at);
+    resp.setSucceeded(ok);
+    int next = at + 1;
+    for (RequestOp op : ok ? t.getSuccessList() : t.getFailureList()) {
+      ResponseOp.Builder r = ResponseOp.newBuilder();
+      switch (op.getRequestCase()) {
+        case REQUEST_RANGE -> r.setResponseRange(txn.range(op.getRequestRange()));
+        case REQUEST_PUT -> r.setResponsePut(doPut(txn, op.getRequestPut()));
+        case REQUEST_DELETE_RANGE -> r.setResponseDeleteRange(doDeleteRange(txn, op.getRequestDeleteRange()));
+        case REQUEST_TXN -> {
+          TxnResponse.Builder inner = TxnResponse.newBuilder().setHeader(ResponseHeader.getDefaultInstance());
+          next = applyTxn(txn, op.getRequestTxn(), path, next, inner);
+          r.setResponseTxn(inner);
+        }
+        default -> { }
+      }
+      resp.addResponses(r);
+    }
+    return next;
+  }
+
+  // ------------------------------------------------------------------ compaction
+
+  private CompactionResponse compaction(CompactionRequest c) {
+    long rev = c.getRevision();
+    if (rev <= mvcc.compactRevision()) {
+      throw EtcdError.COMPACTED.exception();
+    }
+    if (rev > mvcc.currentRevision()) {
+      throw EtcdError.FUTURE_REV.exception();
+    }
+    meta.setCompactRevision(rev);
+    mvcc.compact(rev);
+    return CompactionResponse.newBuilder().setHeader(header(mvcc.currentRevision())).build();
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  private LeaseGrantResponse leaseGrant(LeaseGrantRequest g) {
+    Lease l = lessor.grant(g.getID(), g.getTTL());
+    return LeaseGrantResponse.newBuilder()
+        .setHeader(header(mvcc.currentRevision()))
+        .setID(l.id())
+        .setTTL(l.ttl())
+        .build();
+  }
+
+  private LeaseRevokeResponse leaseRevoke(long index, ReplicatedCommand cmd) {
+    long id = cmd.getLeaseRevoke().getID();
+    Lease l = lessor.lookup(id);
+    if (l == null) {
+      throw EtcdError.LEASE_NOT_FOUND.exception();
+    }
+    meta.setPending(undoRecord(index, id));
+    WriteTxn txn = begin(index, cmd);
+    for (ByteString key : l.keys()) {
+      txn.deleteRange(key, ByteString.EMPTY);
+    }
+    commit(txn);
+    lessor.remove(id);
+    return LeaseRevokeResponse.newBuilder().setHeader(header(mvcc.currentRevision())).build();
+  }
+
+  private byte[] undoRecord(long index, long leaseId) {
+    byte[] enc = lessor.persisted(leaseId);
+    ByteBuffer b = ByteBuffer.allocate(8 + 8 + 4 + (enc == null ? 0 : enc.length));
+    b.putLong(index).putLong(leaseId).putInt(enc == null ? -1 : enc.length);
+    if (enc != null) {
+      b.put(enc);
+    }
+    return b.array();
+  }
+
+  private LeaseCheckpointResponse leaseCheckpoint(LeaseCheckpointRequest c) {
+    for (LeaseCheckpoint cp : c.getCheckpointsList()) {
+      lessor.checkpoint(cp.getID(), cp.getRemainingTTL());
+    }
+    return LeaseCheckpointResponse.newBuilder().setHeader(header(mvcc.currentRevision())).build();
+  }
+}

@@ -1,0 +1,349 @@
+package io.etcsql.kvstore.mvcc;
+
+import com.google.protobuf.ByteString;
+import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
+import io.etcsql.grpcapi.etcdserverpb.RangeResponse;
+import io.etcsql.grpcapi.etcdserverpb.ResponseHeader;
+import io.etcsql.grpcapi.mvccpb.Event;
+import io.etcsql.grpcapi.mvccpb.KeyValue;
+import io.etcsql.kvstore.EtcdError;
+import io.etcsql.kvstore.backend.RevisionLog;
+import io.etcsql.kvstore.backend.RevisionRecord;
+import io.etcsql.kvstore.watch.HistoryReader;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The multi-version key-value store: every change gets a revision, and any revision since the
+ * last compaction can be read. Values live in the {@link RevisionLog} (off-heap, on disk); the
+ * {@link KeyTree} keeps keys and revisions in memory.
+ *
+ * <p>One thread (the apply thread) writes, through {@link #beginWrite}; reads run concurrently
+ * from any thread and see only whole, finished revisions. Errors are {@link
+ * io.etcsql.kvstore.EtcdException}s: {@code COMPACTED} for a revision below the compaction point,
+ * {@code FUTURE_REV} for one above the current revision.
+ */
+public final class MvccStore implements HistoryReader {
+  private static final Logger LOG = LoggerFactory.getLogger(MvccStore.class);
+  private static final Comparator<ByteString> KEY_ORDER = ByteString.unsignedLexicographicalComparator();
+
+  final RevisionLog log;
+  final KeyTree index = new KeyTree();
+  private volatile long currentRevision;
+  private volatile long compactRevision;
+  /** Readers hold the read lock; compaction of the index takes the write lock. */
+  private final ReentrantReadWriteLock compactLock = new ReentrantReadWriteLock();
+
+  /**
+   * Opens the store over {@code log}, rebuilding the key index from the stored records. Records
+   * written by a command after {@code appliedIndex} (a crash in the middle of applying it) are
+   * deleted: Raft will apply that command again.
+   *
+   * @param liveLeases filled with the lease of every live key that has one (key -> lease id)
+   */
+  public MvccStore(RevisionLog log, long appliedIndex, long compactRevision, Map<ByteString, Long> liveLeases) {
+    this.log = log;
+    List<RevisionRecord> headers = new ArrayList<>();
+    List<RevisionRecord> unapplied = new ArrayList<>();
+    log.forEachHeader(r -> (r.raftIndex() > appliedIndex ? unapplied : headers).add(r));
+    for (RevisionRecord r : unapplied) {
+      log.delete(r.mainRevision(), r.subRevision());
+    }
+    if (!unapplied.isEmpty()) {
+      LOG.info("discarded {} records of commands after applied index {}", unapplied.size(), appliedIndex);
+    }
+    headers.sort(Comparator.comparingLong(RevisionRecord::mainRevision).thenComparingInt(RevisionRecord::subRevision));
+    Map<ByteString, Long> leases = new HashMap<>();
+    long rev = 0;
+    for (RevisionRecord r : headers) {
+      KeyIndex ki = index.getOrCreate(r.key());
+      if (r.tombstone()) {
+        if (ki.isLive()) {
+          ki.tombstone(r.mainRevision(), r.subRevision());
+        }
+        leases.remove(r.key());
+      } else {
+        ki.put(r.mainRevision(), r.subRevision());
+        if (r.lease() != 0) {
+          leases.put(r.key(), r.lease());
+        } else {
+          leases.remove(r.key());
+        }
+      }
+      rev = Math.max(rev, r.mainRevision());
+    }
+    liveLeases.putAll(leases);
+    // as in etcd, an empty store is at revision 1: the first write gets revision 2
+    this.currentRevision = Math.max(1, Math.max(rev, compactRevision));
+    this.compactRevision = compactRevision;
+    if (compactRevision > 0) {
+      // finish a compaction that a crash may have interrupted (deleting is idempotent)
+      compactIndexAndDelete(compactRevision);
+    }
+    LOG.info("mvcc store opened: {} keys, revision {}, compacted at {}", index.size(), currentRevision, compactRevision);
+  }
+
+  @Override
+  public long currentRevision() {
+    return currentRevision;
+  }
+
+  @Override
+  public long compactRevision() {
+    return compactRevision;
+  }
+
+  /** Number of keys with any history in the index. */
+  public int indexedKeys() {
+    return index.size();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * Serves a Range at {@code request.revision} (0 = current). The response header carries only
+   * the store's current revision; the caller fills cluster, member and term.
+   */
+  public RangeResponse range(RangeRequest request) {
+    compactLock.readLock().lock();
+    try {
+      return rangeAt(request, currentRevision, null);
+    } finally {
+      compactLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * The Range algorithm of etcd's applier: fetch (all, if sorting or filtering, else limit+1),
+   * filter by mod/create revision bounds, sort, truncate to the limit; count is the number of
+   * keys in the range at the revision, before filters and limit.
+   *
+   * @param viewRevision the newest revision visible to this read
+   * @param txn the write transaction whose own writes are visible, or null
+   */
+  RangeResponse rangeAt(RangeRequest r, long viewRevision, WriteTxn txn) {
+    long rev = r.getRevision() <= 0 ? viewRevision : r.getRevision();
+    if (rev > viewRevision) {
+      throw EtcdError.FUTURE_REV.exception();
+    }
+    if (rev < compactRevision) {
+      throw EtcdError.COMPACTED.exception();
+    }
+    long limit = r.getLimit();
+    boolean fetchAll = r.getSortOrder() != RangeRequest.SortOrder.NONE
+        || r.getMinModRevision() != 0 || r.getMaxModRevision() != 0
+        || r.getMinCreateRevision() != 0 || r.getMaxCreateRevision() != 0;
+    if (fetchAll) {
+      limit = 0;
+    }
+    if (limit > 0) {
+      limit++;
+    }
+    List<Revision> found = new ArrayList<>();
+    long count = 0;
+    for (KeyIndex ki : index.range(r.getKey(), r.getRangeEnd())) {
+      Revision at = ki.get(rev);
+      if (at == null) {
+        continue;
+      }
+      count++;
+      if (!r.getCountOnly() && (limit <= 0 || found.size() < limit)) {
+        found.add(at);
+      }
+    }
+    boolean needValue = !r.getKeysOnly() || r.getSortTarget() == RangeRequest.SortTarget.VALUE;
+    List<KeyValue> kvs = new ArrayList<>(found.size());
+    for (Revision at : found) {
+      kvs.add(read(at, needValue, txn));
+    }
+    if (r.getMaxModRevision() != 0) {
+      kvs.removeIf(kv -> kv.getModRevision() > r.getMaxModRevision());
+    }
+    if (r.getMinModRevision() != 0) {
+      kvs.removeIf(kv -> kv.getModRevision() < r.getMinModRevision());
+    }
+    if (r.getMaxCreateRevision() != 0) {
+      kvs.removeIf(kv -> kv.getCreateRevision() > r.getMaxCreateRevision());
+    }
+    if (r.getMinCreateRevision() != 0) {
+      kvs.removeIf(kv -> kv.getCreateRevision() < r.getMinCreateRevision());
+    }
+    RangeRequest.SortOrder order = r.getSortOrder();
+    if (r.getSortTarget() != RangeRequest.SortTarget.KEY && order == RangeRequest.SortOrder.NONE) {
+      order = RangeRequest.SortOrder.ASCEND;
+    }
+    if (order == RangeRequest.SortOrder.ASCEND || order == RangeRequest.SortOrder.DESCEND) {
+      Comparator<KeyValue> cmp = switch (r.getSortTarget()) {
+        case VERSION -> Comparator.comparingLong(KeyValue::getVersion);
+        case CREATE -> Comparator.comparingLong(KeyValue::getCreateRevision);
+        case MOD -> Comparator.comparingLong(KeyValue::getModRevision);
+        case VALUE -> Comparator.comparing(KeyValue::getValue, KEY_ORDER);
+        default -> Comparator.comparing(KeyValue::getKey, KEY_ORDER);
+      };
+      kvs.sort(order == RangeRequest.SortOrder.DESCEND ? cmp.reversed() : cmp);
+    }
+    RangeResponse.Builder resp = RangeResponse.newBuilder();
+    if (r.getLimit() > 0 && kvs.size() > r.getLimit()) {
+      kvs = kvs.subList(0, (int) r.getLimit());
+      resp.setMore(true);
+    }
+    for (KeyValue kv : kvs) {
+      resp.addKvs(r.getKeysOnly() ? kv.toBuilder().clearValue().build() : kv);
+    }
+    return resp.setCount(count)
+        .setHeader(ResponseHeader.newBuilder().setRevision(viewRevision))
+        .build();
+  }
+
+  /** Reads the stored record at {@code at} as a KeyValue (the txn's pending writes first). */
+  KeyValue read(Revision at, boolean withValue, WriteTxn txn) {
+    RevisionRecord rec = txn != null ? txn.pending(at) : null;
+    if (rec == null) {
+      rec = log.read(at.main(), at.sub(), withValue);
+    }
+    if (rec == null) {
+      // removed by a compaction that overtook this read
+      throw EtcdError.COMPACTED.exception();
+    }
+    return toKeyValue(rec, at.main());
+  }
+
+  static KeyValue toKeyValue(RevisionRecord rec, long modRevision) {
+    KeyValue.Builder kv = KeyValue.newBuilder().setKey(rec.key()).setModRevision(modRevision);
+    if (!rec.tombstone()) {
+      kv.setCreateRevision(rec.createRevision()).setVersion(rec.version()).setLease(rec.lease())
+          .setValue(rec.value());
+    }
+    return kv.build();
+  }
+
+  /** The live key's current KeyValue as of revision {@code rev}, or null. */
+  KeyValue get(ByteString key, long rev, boolean withValue, WriteTxn txn) {
+    KeyIndex ki = index.get(key);
+    if (ki == null) {
+      return null;
+    }
+    Revision at = ki.get(rev);
+    return at == null ? null : read(at, withValue, txn);
+  }
+
+  /** The live keys in the range as of {@code rev}, in key order. */
+  List<ByteString> liveKeys(ByteString key, ByteString rangeEnd, long rev) {
+    List<ByteString> keys = new ArrayList<>();
+    for (KeyIndex ki : index.range(key, rangeEnd)) {
+      if (ki.get(rev) != null) {
+        keys.add(ki.key);
+      }
+    }
+    return keys;
+  }
+
+  // ---------------------------------------------------------------- history (watch)
+
+  @Override
+  public List<Event> events(byte[] key, byte[] rangeEnd, long fromRevision, long toRevision, int maxEvents) {
+    ByteString k = ByteString.copyFrom(key);
+    ByteString end = ByteString.copyFrom(rangeEnd);
+    List<Event> out = new ArrayList<>();
+    compactLock.readLock().lock();
+    try {
+      if (fromRevision < compactRevision) {
+        throw EtcdError.COMPACTED.exception();
+      }
+      long to = Math.min(toRevision, currentRevision);
+      for (long main = Math.max(1, fromRevision); main <= to && out.size() < maxEvents; main++) {
+        RevisionRecord first = log.read(main, 0, true);
+        if (first == null) {
+          continue; // a main revision whose records were all compacted away
+        }
+        int subs = first.subsInMain();
+        for (int sub = 0; sub < subs; sub++) {
+          RevisionRecord rec = sub == 0 ? first : log.read(main, sub, true);
+          if (rec == null || !KeyTree.inRange(rec.key(), k, end)) {
+            continue;
+          }
+          out.add(toEvent(rec, main));
+        }
+      }
+      return out;
+    } finally {
+      compactLock.readLock().unlock();
+    }
+  }
+
+  static Event toEvent(RevisionRecord rec, long main) {
+    return Event.newBuilder()
+        .setType(rec.tombstone() ? Event.EventType.DELETE : Event.EventType.PUT)
+        .setKv(toKeyValue(rec, main))
+        .build();
+  }
+
+  @Override
+  public KeyValue previous(byte[] key, long revision) {
+    compactLock.readLock().lock();
+    try {
+      KeyIndex ki = index.get(ByteString.copyFrom(key));
+      if (ki == null) {
+        return null;
+      }
+      Revision at = ki.get(revision - 1);
+      if (at == null) {
+        return null;
+      }
+      RevisionRecord rec = log.read(at.main(), at.sub(), true);
+      return rec == null ? null : toKeyValue(rec, at.main());
+    } finally {
+      compactLock.readLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Starts the write transaction that will become revision {@code currentRevision + 1}. Only
+   * the apply thread calls this, and it finishes each transaction before starting the next.
+   */
+  public WriteTxn beginWrite(long raftIndex, long committedAtUnixMs, String principal) {
+    return new WriteTxn(this, currentRevision, raftIndex, committedAtUnixMs, principal);
+  }
+
+  /** Makes revision {@code rev} visible to readers (after its records and index entries exist). */
+  void publish(long rev) {
+    currentRevision = rev;
+  }
+
+  /**
+   * Compacts history at {@code rev}: revisions superseded at or before it can no longer be read
+   * and their records are deleted from disk. Apply thread only; the caller has validated that
+   * {@code compactRevision < rev <= currentRevision}.
+   */
+  public void compact(long rev) {
+    compactIndexAndDelete(rev);
+  }
+
+  private void compactIndexAndDelete(long rev) {
+    List<Revision> removed = new ArrayList<>();
+    compactLock.writeLock().lock();
+    try {
+      compactRevision = rev;
+      for (KeyIndex ki : index.all()) {
+        if (ki.compact(rev, removed)) {
+          index.remove(ki.key);
+        }
+      }
+    } finally {
+      compactLock.writeLock().unlock();
+    }
+    for (Revision r : removed) {
+      log.delete(r.main(), r.sub());
+    }
+    log.dropEmptySegments();
+    LOG.info("compacted at revision {}: {} records removed", rev, removed.size());
+  }
+}

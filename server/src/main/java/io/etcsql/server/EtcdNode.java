@@ -1,0 +1,147 @@
+package io.etcsql.server;
+
+import io.etcsql.consensus.RaftNode;
+import io.etcsql.consensus.RaftNodeConfig;
+import io.etcsql.grpcapi.etcsqlpb.MemberAttributes;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.kvstore.KvStore;
+import io.etcsql.server.config.NodeConfig;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One etcsql member: the composition root that opens the store, joins the Raft group and serves
+ * etcd's gRPC API on every client URL. Data lives in {@code <data-dir>/member/kv} (the store) and
+ * {@code <data-dir>/member/raft} (the Raft log).
+ */
+public final class EtcdNode implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(EtcdNode.class);
+  /** How often the leader replicates remaining lease TTLs. */
+  private static final long LEASE_CHECKPOINT_INTERVAL_MS = 5_000;
+
+  private final NodeConfig config;
+  private final KvStore store;
+  private final RaftNode raft;
+  private final List<Server> servers = new ArrayList<>();
+  private final Thread announcer;
+  private volatile boolean closed;
+
+  private EtcdNode(NodeConfig config) throws IOException {
+    this.config = config;
+    Path member = config.dataDir().resolve("member");
+    Files.createDirectories(member);
+    this.store = KvStore.open(member.resolve("kv"), KvStore.Options.defaults());
+    Map<String, InetSocketAddress> peers = new LinkedHashMap<>();
+    for (Map.Entry<String, List<URI>> e : config.initialCluster().entrySet()) {
+      peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue().get(0)));
+    }
+    long requestTimeout = 5_000 + 2 * config.electionTimeoutMs();
+    this.raft = RaftNode.start(new RaftNodeConfig(config.name(), peers, config.peerListenAddresses().get(0),
+        config.initialClusterToken(), member.resolve("raft"), config.heartbeatIntervalMs(),
+        config.electionTimeoutMs(), config.snapshotCount(), config.maxRequestBytes(), requestTimeout,
+        LEASE_CHECKPOINT_INTERVAL_MS), store);
+    ClusterIdentity identity = new ClusterIdentity(config);
+    ResponseHeaders headers = new ResponseHeaders(identity, raft);
+    Proposer proposer = new Proposer(raft, config.maxRequestBytes());
+    // etcd: minimum lease TTL = ceil(1.5 * election timeout)
+    long minTtl = (long) Math.ceil(1.5 * config.electionTimeoutMs() / 1000.0);
+    RequestSizeLimit sizeLimit = new RequestSizeLimit(config.maxRequestBytes());
+    for (InetSocketAddress addr : config.clientListenAddresses()) {
+      Server s = NettyServerBuilder.forAddress(addr)
+          .maxInboundMessageSize(Integer.MAX_VALUE)
+          .permitKeepAliveTime(5, TimeUnit.SECONDS)
+          .permitKeepAliveWithoutCalls(true)
+          .addService(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps()), sizeLimit))
+          .addService(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
+              config.maxRequestBytes()), sizeLimit))
+          .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl), sizeLimit))
+          .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity), sizeLimit))
+          .addService(ServerInterceptors.intercept(new ClusterService(raft, headers, identity), sizeLimit))
+          .build()
+          .start();
+      servers.add(s);
+      LOG.info("serving client requests on {}", addr);
+    }
+    this.announcer = new Thread(() -> announce(proposer), "member-announcer");
+    announcer.setDaemon(true);
+    announcer.start();
+  }
+
+  /** Starts a member with the given configuration. */
+  public static EtcdNode start(NodeConfig config) throws IOException {
+    return new EtcdNode(config);
+  }
+
+  /** Publishes this member's name and client URLs through Raft (etcd's member attributes). */
+  private void announce(Proposer proposer) {
+    List<String> urls = new ArrayList<>();
+    config.advertiseClientUrls().forEach(u -> urls.add(u.toString()));
+    while (!closed && !store.memberClientUrls(config.name()).equals(urls)) {
+      try {
+        proposer.raw(ReplicatedCommand.newBuilder().setMemberAttributes(
+            MemberAttributes.newBuilder().setName(config.name()).addAllClientUrls(urls)).build()).get();
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  public RaftNode raft() {
+    return raft;
+  }
+
+  /** Blocks until the node's gRPC servers have shut down. */
+  public void awaitTermination() throws InterruptedException {
+    for (Server s : servers) {
+      s.awaitTermination();
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    announcer.interrupt();
+    for (Server s : servers) {
+      s.shutdown();
+    }
+    for (Server s : servers) {
+      try {
+        if (!s.awaitTermination(2, TimeUnit.SECONDS)) {
+          s.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        s.shutdownNow();
+      }
+    }
+    raft.close();
+    store.close();
+    LOG.info("member {} stopped", config.name());
+  }
+}

@@ -1,0 +1,75 @@
+package io.etcsql.server;
+
+import io.etcsql.consensus.RaftNode;
+import io.etcsql.grpcapi.etcdserverpb.CompactionRequest;
+import io.etcsql.grpcapi.etcdserverpb.CompactionResponse;
+import io.etcsql.grpcapi.etcdserverpb.DeleteRangeRequest;
+import io.etcsql.grpcapi.etcdserverpb.DeleteRangeResponse;
+import io.etcsql.grpcapi.etcdserverpb.LeaseGrantRequest;
+import io.etcsql.grpcapi.etcdserverpb.LeaseGrantResponse;
+import io.etcsql.grpcapi.etcdserverpb.LeaseRevokeRequest;
+import io.etcsql.grpcapi.etcdserverpb.LeaseRevokeResponse;
+import io.etcsql.grpcapi.etcdserverpb.PutRequest;
+import io.etcsql.grpcapi.etcdserverpb.PutResponse;
+import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
+import io.etcsql.grpcapi.etcdserverpb.TxnResponse;
+import io.etcsql.grpcapi.etcsqlpb.CommandResult;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.kvstore.EtcdError;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Turns validated client requests into replicated commands and their results back into
+ * responses (or etcd's errors). Enforces {@code --max-request-bytes} on the command as etcd does
+ * on its Raft request.
+ */
+final class Proposer {
+  private final RaftNode node;
+  private final int maxRequestBytes;
+
+  Proposer(RaftNode node, int maxRequestBytes) {
+    this.node = node;
+    this.maxRequestBytes = maxRequestBytes;
+  }
+
+  private CompletableFuture<CommandResult> propose(ReplicatedCommand cmd) {
+    if (cmd.getSerializedSize() > maxRequestBytes) {
+      return CompletableFuture.failedFuture(EtcdError.REQUEST_TOO_LARGE.exception());
+    }
+    return node.propose(cmd).thenApply(r -> {
+      if (r.hasError()) {
+        throw new CompletionException(GrpcErrors.fromCode(r.getError().getCode(), r.getError().getMessage()));
+      }
+      return r;
+    });
+  }
+
+  CompletableFuture<PutResponse> put(PutRequest r) {
+    return propose(ReplicatedCommand.newBuilder().setPut(r).build()).thenApply(CommandResult::getPut);
+  }
+
+  CompletableFuture<DeleteRangeResponse> deleteRange(DeleteRangeRequest r) {
+    return propose(ReplicatedCommand.newBuilder().setDeleteRange(r).build()).thenApply(CommandResult::getDeleteRange);
+  }
+
+  CompletableFuture<TxnResponse> txn(TxnRequest r) {
+    return propose(ReplicatedCommand.newBuilder().setTxn(r).build()).thenApply(CommandResult::getTxn);
+  }
+
+  CompletableFuture<CompactionResponse> compact(CompactionRequest r) {
+    return propose(ReplicatedCommand.newBuilder().setCompaction(r).build()).thenApply(CommandResult::getCompaction);
+  }
+
+  CompletableFuture<LeaseGrantResponse> leaseGrant(LeaseGrantRequest r) {
+    return propose(ReplicatedCommand.newBuilder().setLeaseGrant(r).build()).thenApply(CommandResult::getLeaseGrant);
+  }
+
+  CompletableFuture<LeaseRevokeResponse> leaseRevoke(LeaseRevokeRequest r) {
+    return propose(ReplicatedCommand.newBuilder().setLeaseRevoke(r).build()).thenApply(CommandResult::getLeaseRevoke);
+  }
+
+  CompletableFuture<CommandResult> raw(ReplicatedCommand cmd) {
+    return propose(cmd);
+  }
+}

@@ -1,0 +1,243 @@
+package io.etcsql.server.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The single definition of etcsql's command line: every flag name, environment variable name,
+ * default value and help text (taken from etcd 3.4's {@code etcdmain/config.go} and
+ * {@code etcdmain/help.go}), plus the list of etcd 3.4 flags etcsql refuses because it does not
+ * implement them yet.
+ */
+public final class Flags {
+
+    private Flags() {
+    }
+
+    /** How a flag's value is parsed (mirrors the Go {@code flag.Value} etcd registers). */
+    public enum Kind {
+        /** Free-form string ({@code fs.StringVar}). */
+        STRING,
+        /** Comma-separated URL list ({@code flags.UniqueURLs}). */
+        URLS,
+        /** Unsigned integer ({@code fs.UintVar}, 64-bit on the platforms etcd supports). */
+        UINT,
+        /** Unsigned 64-bit integer ({@code fs.Uint64Var}). */
+        UINT64,
+        /** One of a fixed set of strings ({@code flags.SelectiveStringValue}). */
+        SELECTIVE,
+        /** Boolean ({@code fs.BoolVar}): {@code --flag} alone means true. */
+        BOOL
+    }
+
+    /**
+     * One supported flag.
+     *
+     * @param name flag name without dashes
+     * @param kind how its value is parsed
+     * @param defaultText the default as etcd's help shows it (between quotes)
+     * @param help help text lines, as in etcd's {@code --help}
+     * @param section the help section ("Member", "Clustering", ...)
+     */
+    public record Spec(String name, Kind kind, String defaultText, List<String> help, String section) {
+        public Spec {
+            help = List.copyOf(help);
+        }
+
+        /** The environment variable that sets this flag, e.g. {@code ETCD_DATA_DIR}. */
+        public String envVar() {
+            return envName(name);
+        }
+
+        public boolean isBool() {
+            return kind == Kind.BOOL;
+        }
+    }
+
+    // ---- environment ---------------------------------------------------------------------
+
+    /** Prefix of the environment variables (etcd's {@code flags.SetFlagsFromEnv("ETCD", ...)}). */
+    public static final String ENV_PREFIX = "ETCD";
+
+    /** etcd's {@code flags.FlagToEnv}: {@code some-flag -> ETCD_SOME_FLAG}. */
+    public static String envName(String flag) {
+        return ENV_PREFIX + "_" + flag.replace('-', '_').toUpperCase(Locale.ROOT);
+    }
+
+    /** etcd reads this one outside the flag set (config file mode); etcsql refuses it. */
+    public static final String ENV_CONFIG_FILE = envName("config-file");
+
+    // ---- flag names ----------------------------------------------------------------------
+
+    public static final String NAME = "name";
+    public static final String DATA_DIR = "data-dir";
+    public static final String SNAPSHOT_COUNT = "snapshot-count";
+    public static final String HEARTBEAT_INTERVAL = "heartbeat-interval";
+    public static final String ELECTION_TIMEOUT = "election-timeout";
+    public static final String LISTEN_PEER_URLS = "listen-peer-urls";
+    public static final String LISTEN_CLIENT_URLS = "listen-client-urls";
+    public static final String MAX_TXN_OPS = "max-txn-ops";
+    public static final String MAX_REQUEST_BYTES = "max-request-bytes";
+    public static final String INITIAL_ADVERTISE_PEER_URLS = "initial-advertise-peer-urls";
+    public static final String INITIAL_CLUSTER = "initial-cluster";
+    public static final String INITIAL_CLUSTER_STATE = "initial-cluster-state";
+    public static final String INITIAL_CLUSTER_TOKEN = "initial-cluster-token";
+    public static final String ADVERTISE_CLIENT_URLS = "advertise-client-urls";
+    public static final String VERSION = "version";
+    /** Not a registered flag: Go's flag package answers {@code -h}, {@code -help} with the help text. */
+    public static final String HELP = "help";
+    public static final String HELP_SHORT = "h";
+
+    // ---- defaults (etcd 3.4 embed.NewConfig / etcdserver) ---------------------------------
+
+    public static final String DEFAULT_NAME = "default";
+    /** Shown in help; the actual default is {@code <name>.etcd}, computed after parsing. */
+    public static final String DEFAULT_DATA_DIR_TEXT = "${name}.etcd";
+    public static final String DATA_DIR_SUFFIX = ".etcd";
+    public static final long DEFAULT_SNAPSHOT_COUNT = 100_000L;
+    public static final long DEFAULT_HEARTBEAT_INTERVAL_MS = 100L;
+    public static final long DEFAULT_ELECTION_TIMEOUT_MS = 1000L;
+    /** embed.maxElectionMs. */
+    public static final long MAX_ELECTION_TIMEOUT_MS = 50_000L;
+    public static final String DEFAULT_LISTEN_PEER_URLS = "http://localhost:2380";
+    public static final String DEFAULT_LISTEN_CLIENT_URLS = "http://localhost:2379";
+    public static final int DEFAULT_MAX_TXN_OPS = 128;
+    /** 1.5 MiB. */
+    public static final int DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
+    public static final String DEFAULT_INITIAL_ADVERTISE_PEER_URLS = "http://localhost:2380";
+    public static final String DEFAULT_ADVERTISE_CLIENT_URLS = "http://localhost:2379";
+    /** {@code <default name>=<default initial advertise peer urls>}, as etcd computes it. */
+    public static final String DEFAULT_INITIAL_CLUSTER = DEFAULT_NAME + "=" + DEFAULT_INITIAL_ADVERTISE_PEER_URLS;
+    public static final String CLUSTER_STATE_NEW = "new";
+    public static final String CLUSTER_STATE_EXISTING = "existing";
+    public static final String DEFAULT_INITIAL_CLUSTER_STATE = CLUSTER_STATE_NEW;
+    public static final String DEFAULT_INITIAL_CLUSTER_TOKEN = "etcd-cluster";
+
+    /** The etcd release whose command line this emulates. */
+    public static final String EMULATED_ETCD_VERSION = "3.4.23";
+
+    // ---- supported flags, in etcd's help order ---------------------------------------------
+
+    private static final String MEMBER = "Member";
+    private static final String CLUSTERING = "Clustering";
+
+    /** The flags etcsql accepts (besides {@code -h/--help}), in etcd's help order. */
+    public static final List<Spec> SUPPORTED = List.of(
+            new Spec(NAME, Kind.STRING, DEFAULT_NAME,
+                    List.of("Human-readable name for this member."), MEMBER),
+            new Spec(DATA_DIR, Kind.STRING, DEFAULT_DATA_DIR_TEXT,
+                    List.of("Path to the data directory."), MEMBER),
+            new Spec(SNAPSHOT_COUNT, Kind.UINT64, Long.toString(DEFAULT_SNAPSHOT_COUNT),
+                    List.of("Number of committed transactions to trigger a snapshot to disk."), MEMBER),
+            new Spec(HEARTBEAT_INTERVAL, Kind.UINT, Long.toString(DEFAULT_HEARTBEAT_INTERVAL_MS),
+                    List.of("Time (in milliseconds) of a heartbeat interval."), MEMBER),
+            new Spec(ELECTION_TIMEOUT, Kind.UINT, Long.toString(DEFAULT_ELECTION_TIMEOUT_MS),
+                    List.of("Time (in milliseconds) for an election to timeout. See tuning documentation for details."),
+                    MEMBER),
+            new Spec(LISTEN_PEER_URLS, Kind.URLS, DEFAULT_LISTEN_PEER_URLS,
+                    List.of("List of URLs to listen on for peer traffic."), MEMBER),
+            new Spec(LISTEN_CLIENT_URLS, Kind.URLS, DEFAULT_LISTEN_CLIENT_URLS,
+                    List.of("List of URLs to listen on for client traffic."), MEMBER),
+            new Spec(MAX_TXN_OPS, Kind.UINT, Integer.toString(DEFAULT_MAX_TXN_OPS),
+                    List.of("Maximum number of operations permitted in a transaction."), MEMBER),
+            new Spec(MAX_REQUEST_BYTES, Kind.UINT, Integer.toString(DEFAULT_MAX_REQUEST_BYTES),
+                    List.of("Maximum client request size in bytes the server will accept."), MEMBER),
+            new Spec(INITIAL_ADVERTISE_PEER_URLS, Kind.URLS, DEFAULT_INITIAL_ADVERTISE_PEER_URLS,
+                    List.of("List of this member's peer URLs to advertise to the rest of the cluster."), CLUSTERING),
+            new Spec(INITIAL_CLUSTER, Kind.STRING, DEFAULT_INITIAL_CLUSTER,
+                    List.of("Initial cluster configuration for bootstrapping."), CLUSTERING),
+            new Spec(INITIAL_CLUSTER_STATE, Kind.SELECTIVE, DEFAULT_INITIAL_CLUSTER_STATE,
+                    List.of("Initial cluster state ('new' or 'existing')."), CLUSTERING),
+            new Spec(INITIAL_CLUSTER_TOKEN, Kind.STRING, DEFAULT_INITIAL_CLUSTER_TOKEN,
+                    List.of("Initial cluster token for the etcd cluster during bootstrap.",
+                            "Specifying this can protect you from unintended cross-cluster interaction when running multiple clusters."),
+                    CLUSTERING),
+            new Spec(ADVERTISE_CLIENT_URLS, Kind.URLS, DEFAULT_ADVERTISE_CLIENT_URLS,
+                    List.of("List of this member's client URLs to advertise to the public.",
+                            "The client URLs advertised should be accessible to machines that talk to etcd cluster. etcd client libraries parse these URLs to connect to the cluster."),
+                    CLUSTERING),
+            new Spec(VERSION, Kind.BOOL, "false",
+                    List.of("Print the version and exit."), "Version"));
+
+    private static final Map<String, Spec> BY_NAME;
+
+    static {
+        Map<String, Spec> m = new LinkedHashMap<>();
+        for (Spec s : SUPPORTED) {
+            m.put(s.name(), s);
+        }
+        BY_NAME = Map.copyOf(m);
+    }
+
+    /** The supported flag with that name, or null. */
+    public static Spec supported(String name) {
+        return BY_NAME.get(name);
+    }
+
+    // ---- etcd 3.4 flags etcsql does not implement ---------------------------------------------
+
+    /**
+     * Every other flag etcd 3.4 registers (etcdmain/config.go, including its list of ignored legacy
+     * flags). etcsql refuses them rather than silently accepting them.
+     */
+    public static final Set<String> UNSUPPORTED_ETCD_FLAGS = Set.copyOf(new TreeSet<>(List.of(
+            "config-file",
+            // member
+            "wal-dir", "listen-metrics-urls", "max-snapshots", "max-wals",
+            "initial-election-tick-advance", "quota-backend-bytes", "backend-batch-interval",
+            "backend-batch-limit", "grpc-keepalive-min-time", "grpc-keepalive-interval",
+            "grpc-keepalive-timeout", "max-concurrent-streams",
+            // clustering
+            "discovery", "discovery-fallback", "discovery-proxy", "discovery-srv", "discovery-srv-name",
+            "strict-reconfig-check", "enable-v2", "pre-vote",
+            // v2 proxy
+            "proxy", "proxy-failure-wait", "proxy-refresh-interval", "proxy-dial-timeout",
+            "proxy-write-timeout", "proxy-read-timeout",
+            // security
+            "cert-file", "key-file", "client-cert-auth", "client-crl-file", "client-cert-allowed-hostname",
+            "trusted-ca-file", "auto-tls", "peer-cert-file", "peer-key-file", "peer-client-cert-auth",
+            "peer-trusted-ca-file", "peer-auto-tls", "peer-crl-file", "peer-cert-allowed-cn",
+            "peer-cert-allowed-hostname", "cipher-suites", "experimental-peer-skip-client-san-verification",
+            "cors", "host-whitelist",
+            // logging
+            "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",
+            // compaction, profiling, metrics, auth, gateway
+            "auto-compaction-retention", "auto-compaction-mode", "enable-pprof", "metrics",
+            "auth-token", "bcrypt-cost", "auth-token-ttl", "enable-grpc-gateway",
+            // experimental
+            "experimental-initial-corrupt-check", "experimental-corrupt-check-time",
+            "experimental-enable-v2v3", "experimental-backend-bbolt-freelist-type",
+            "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
+            "experimental-compaction-batch-limit", "experimental-watch-progress-notify-interval",
+            "experimental-warning-apply-duration",
+            // unsafe
+            "unsafe-no-fsync", "force-new-cluster",
+            // legacy flags etcd 3.4 accepts and ignores
+            "cluster-active-size", "cluster-remove-delay", "cluster-sync-interval", "config", "force",
+            "max-result-buffer", "max-retry-attempts", "peer-heartbeat-interval", "peer-election-timeout",
+            "retry-interval", "snapshot", "v", "vv", "test.coverprofile", "test.outputdir")));
+
+    /** etcd's subcommands ({@code etcd gateway ...}, {@code etcd grpc-proxy ...}), not supported. */
+    public static final Set<String> UNSUPPORTED_ETCD_COMMANDS = Set.of("gateway", "grpc-proxy");
+
+    // ---- messages --------------------------------------------------------------------------
+
+    /** Message for an etcd 3.4 flag etcsql does not implement. */
+    public static String unsupportedFlagMessage(String flag) {
+        return "etcsql: flag --" + flag + " is not supported yet";
+    }
+
+    /** Message for the environment variable of an etcd 3.4 flag etcsql does not implement. */
+    public static String unsupportedEnvMessage(String envVar, String flag) {
+        return "etcsql: environment variable " + envVar + " (flag --" + flag + ") is not supported yet";
+    }
+
+    /** Message for {@code etcd gateway} / {@code etcd grpc-proxy}. */
+    public static String unsupportedCommandMessage(String command) {
+        return "etcsql: command '" + command + "' is not supported yet";
+    }
+}

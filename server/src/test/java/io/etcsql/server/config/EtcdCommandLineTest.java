@@ -1,0 +1,581 @@
+package io.etcsql.server.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.etcsql.server.config.NodeConfig.ClusterState;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class EtcdCommandLineTest {
+
+    private static final Map<String, String> NO_ENV = Map.of();
+
+    /** The 3-member example from the etcd clustering guide, as member n1. */
+    private static final String[] THREE_MEMBERS = {
+        "--name", "n1", "--data-dir", "d1",
+        "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
+        "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+        "--initial-cluster", "n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2381,n3=http://127.0.0.1:2382",
+        "--initial-cluster-state", "new", "--initial-cluster-token", "t"};
+
+    private static NodeConfig run(Map<String, String> env, String... args) throws ConfigException {
+        ParseResult r = EtcdCommandLine.parse(args, env);
+        assertEquals(ParseResult.Action.RUN, r.action());
+        return r.config();
+    }
+
+    private static NodeConfig run(String... args) throws ConfigException {
+        return run(NO_ENV, args);
+    }
+
+    private static ConfigException fails(Map<String, String> env, String... args) {
+        return assertThrows(ConfigException.class, () -> EtcdCommandLine.parse(args, env));
+    }
+
+    private static ConfigException fails(String... args) {
+        return fails(NO_ENV, args);
+    }
+
+    private static List<URI> uris(String... s) {
+        return java.util.Arrays.stream(s).map(URI::create).toList();
+    }
+
+    // ---- defaults -------------------------------------------------------------------------------
+
+    @Test
+    void noFlagsGivesEtcdDefaults() throws Exception {
+        ParseResult r = EtcdCommandLine.parse(new String[0], NO_ENV);
+        assertEquals(ParseResult.Action.RUN, r.action());
+        NodeConfig c = r.config();
+        assertEquals(NodeConfig.defaults(), c);
+        assertEquals("default", c.name());
+        assertEquals(Path.of("default.etcd"), c.dataDir());
+        assertEquals(uris("http://localhost:2379"), c.listenClientUrls());
+        assertEquals(uris("http://localhost:2379"), c.advertiseClientUrls());
+        assertEquals(uris("http://localhost:2380"), c.listenPeerUrls());
+        assertEquals(uris("http://localhost:2380"), c.initialAdvertisePeerUrls());
+        assertEquals(Map.of("default", uris("http://localhost:2380")), c.initialCluster());
+        assertEquals("default=http://localhost:2380", c.initialClusterString());
+        assertEquals(ClusterState.NEW, c.initialClusterState());
+        assertEquals("etcd-cluster", c.initialClusterToken());
+        assertEquals(100000L, c.snapshotCount());
+        assertEquals(1572864, c.maxRequestBytes());
+        assertEquals(128, c.maxTxnOps());
+        assertEquals(100L, c.heartbeatIntervalMs());
+        assertEquals(1000L, c.electionTimeoutMs());
+        assertEquals(List.of("no data-dir provided, using default data-dir ./default.etcd"), r.warnings());
+        assertEquals(List.of(), r.infos());
+    }
+
+    @Test
+    void threeMemberExample() throws Exception {
+        ParseResult r = EtcdCommandLine.parse(THREE_MEMBERS, NO_ENV);
+        NodeConfig c = r.config();
+        assertEquals("n1", c.name());
+        assertEquals(Path.of("d1"), c.dataDir());
+        assertEquals(URI.create("http://127.0.0.1:2379"), c.clientListenUri());
+        assertEquals(URI.create("http://127.0.0.1:2379"), c.clientAdvertiseUri());
+        assertEquals(URI.create("http://127.0.0.1:2380"), c.peerListenUri());
+        assertEquals(URI.create("http://127.0.0.1:2380"), c.peerAdvertiseUri());
+        assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
+        assertEquals(uris("http://127.0.0.1:2381"), c.initialClusterPeerUrls("n2"));
+        assertEquals(uris("http://127.0.0.1:2382"), c.initialCluster().get("n3"));
+        assertEquals(ClusterState.NEW, c.initialClusterState());
+        assertTrue(c.isNewCluster());
+        assertEquals("t", c.initialClusterToken());
+        assertEquals(List.of(), r.warnings());
+        assertEquals(10L, c.electionTicks());
+        assertEquals(2379, c.clientListenAddresses().get(0).getPort());
+    }
+
+    @Test
+    void threeMemberExampleOtherMembersAndExisting() throws Exception {
+        String[] args = THREE_MEMBERS.clone();
+        args[1] = "n3";
+        args[11] = "http://127.0.0.1:2382";
+        NodeConfig c = run(args);
+        assertEquals("n3", c.name());
+        String[] existing = THREE_MEMBERS.clone();
+        existing[15] = "existing";
+        assertEquals(ClusterState.EXISTING, run(existing).initialClusterState());
+    }
+
+    // ---- syntaxes --------------------------------------------------------------------------------
+
+    @Test
+    void allFourFlagSyntaxes() throws Exception {
+        for (String[] args : List.of(
+                new String[] {"--name", "n1"},
+                new String[] {"--name=n1"},
+                new String[] {"-name", "n1"},
+                new String[] {"-name=n1"})) {
+            NodeConfig c = run(args);
+            assertEquals("n1", c.name(), String.join(" ", args));
+            // etcd: --name alone makes the default initial cluster <name>=<advertise peer urls>.
+            assertEquals(Map.of("n1", uris("http://localhost:2380")), c.initialCluster());
+            assertEquals(Path.of("n1.etcd"), c.dataDir());
+        }
+    }
+
+    @Test
+    void valueMayStartWithDashAndContainEquals() throws Exception {
+        NodeConfig c = run("--initial-cluster-token", "-tok=en", "--data-dir=/tmp/a=b");
+        assertEquals("-tok=en", c.initialClusterToken());
+        assertEquals(Path.of("/tmp/a=b"), c.dataDir());
+    }
+
+    @Test
+    void lastOccurrenceWins() throws Exception {
+        assertEquals(7L, run("--snapshot-count", "5", "--snapshot-count=7").snapshotCount());
+    }
+
+    @Test
+    void numbersFollowGoParseUint() throws Exception {
+        NodeConfig c = run("--snapshot-count", "0x10", "--max-txn-ops", "0o17", "--max-request-bytes", "1_000",
+                "--heartbeat-interval", "010", "--election-timeout", "0b1111101000");
+        assertEquals(16L, c.snapshotCount());
+        assertEquals(15, c.maxTxnOps());
+        assertEquals(1000, c.maxRequestBytes());
+        assertEquals(8L, c.heartbeatIntervalMs());
+        assertEquals(1000L, c.electionTimeoutMs());
+    }
+
+    @Test
+    void badNumbers() {
+        assertEquals("invalid value \"abc\" for flag -snapshot-count: parse error",
+                fails("--snapshot-count", "abc").getMessage());
+        assertEquals("invalid value \"-1\" for flag -snapshot-count: parse error",
+                fails("--snapshot-count", "-1").getMessage());
+        assertEquals("invalid value \"99999999999999999999999\" for flag -snapshot-count: value out of range",
+                fails("--snapshot-count", "99999999999999999999999").getMessage());
+        assertEquals("invalid value \"4294967296\" for flag -max-request-bytes: value out of range",
+                fails("--max-request-bytes", "4294967296").getMessage());
+        assertEquals("invalid value \"\" for flag -max-txn-ops: parse error",
+                fails("--max-txn-ops=").getMessage());
+        ConfigException e = fails("--heartbeat-interval", "1__0");
+        assertEquals(2, e.exitCode());
+        assertTrue(e.printUsage());
+    }
+
+    @Test
+    void versionFlag() throws Exception {
+        for (String[] args : List.of(
+                new String[] {"--version"}, new String[] {"-version"}, new String[] {"--version=true"},
+                new String[] {"-version=1"}, new String[] {"--name", "x", "--version", "--data-dir", "y"})) {
+            ParseResult r = EtcdCommandLine.parse(args, NO_ENV);
+            assertEquals(ParseResult.Action.PRINT_VERSION, r.action(), String.join(" ", args));
+            assertNull(r.config());
+        }
+        // --version=false runs normally.
+        assertEquals(ParseResult.Action.RUN,
+                EtcdCommandLine.parse(new String[] {"--version=false"}, NO_ENV).action());
+        // The environment is not consulted for --version (etcd exits before reading it).
+        assertEquals(ParseResult.Action.PRINT_VERSION,
+                EtcdCommandLine.parse(new String[] {"--version"}, Map.of("ETCD_AUTO_TLS", "true")).action());
+        assertTrue(EtcdCommandLine.versionText().startsWith("etcd Version: 3.4.23\n"));
+    }
+
+    @Test
+    void badBoolean() {
+        ConfigException e = fails("--version=maybe");
+        assertEquals("invalid boolean value \"maybe\" for -version: parse error", e.getMessage());
+        assertEquals(2, e.exitCode());
+        // A bool flag never takes the next argument: "false" is then a stray argument.
+        assertEquals("'false' is not a valid flag", fails("--version", "false").getMessage());
+    }
+
+    @Test
+    void helpFlag() throws Exception {
+        for (String h : List.of("-h", "--h", "-help", "--help", "--help=no")) {
+            ParseResult r = EtcdCommandLine.parse(new String[] {"--name", "x", h, "--bogus"}, NO_ENV);
+            assertEquals(ParseResult.Action.PRINT_HELP, r.action(), h);
+        }
+        // Flags are parsed in order: an error before --help wins.
+        assertEquals("flag provided but not defined: -bogus", fails("--bogus", "--help").getMessage());
+        String help = EtcdCommandLine.helpText();
+        for (Flags.Spec s : Flags.SUPPORTED) {
+            if (!s.name().equals(Flags.VERSION)) {
+                assertTrue(help.contains("  --" + s.name() + " '" + s.defaultText() + "'\n"), s.name());
+            }
+        }
+        assertTrue(help.contains("\nMember:\n  --name 'default'\n    Human-readable name for this member.\n"));
+        assertTrue(help.contains("--initial-cluster 'default=http://localhost:2380'"));
+        assertFalse(help.contains("--auto-compaction-mode"));
+        assertTrue(EtcdCommandLine.usageText().startsWith("Usage:\n\n  etcd [flags]\n"));
+        assertTrue(EtcdCommandLine.usageText().contains("  etcd -h | --help\n"));
+    }
+
+    @Test
+    void argumentsAfterFlags() {
+        assertEquals("'extra' is not a valid flag", fails("--name", "n1", "extra", "arg").getMessage());
+        assertEquals(1, fails("extra").exitCode());
+        assertEquals("'-' is not a valid flag", fails("-").getMessage());
+        assertEquals("'--name' is not a valid flag", fails("--", "--name", "x").getMessage());
+    }
+
+    @Test
+    void terminatorAlone() throws Exception {
+        assertEquals("n1", run("--name", "n1", "--").name());
+    }
+
+    @Test
+    void badSyntax() {
+        assertEquals("bad flag syntax: ---name", fails("---name", "x").getMessage());
+        assertEquals("bad flag syntax: -=x", fails("-=x").getMessage());
+        ConfigException e = fails("--name");
+        assertEquals("flag needs an argument: -name", e.getMessage());
+        assertEquals(2, e.exitCode());
+        assertTrue(e.printUsage());
+    }
+
+    // ---- unknown and unsupported flags ---------------------------------------------------------------
+
+    @Test
+    void unknownFlagUsesEtcdWording() {
+        for (String arg : List.of("--bogus", "-bogus", "--bogus=1", "-bogus=")) {
+            ConfigException e = fails(arg);
+            assertEquals("flag provided but not defined: -bogus", e.getMessage());
+            assertEquals(2, e.exitCode());
+            assertTrue(e.printUsage());
+        }
+        // Go does not consume a value for an undefined flag: the error comes first anyway.
+        assertEquals("flag provided but not defined: -ratis-port-offset",
+                fails("--ratis-port-offset", "3").getMessage());
+    }
+
+    @Test
+    void unsupportedEtcdFlagsAreRefused() {
+        ConfigException e = fails("--auto-compaction-mode", "periodic");
+        assertEquals("etcsql: flag --auto-compaction-mode is not supported yet", e.getMessage());
+        assertEquals(2, e.exitCode());
+        assertFalse(e.printUsage());
+        assertEquals("etcsql: flag --listen-metrics-urls is not supported yet",
+                fails("-listen-metrics-urls=http://127.0.0.1:2381").getMessage());
+        assertEquals("etcsql: flag --enable-pprof is not supported yet", fails("--enable-pprof").getMessage());
+        assertEquals("etcsql: flag --log-level is not supported yet", fails("--log-level", "debug").getMessage());
+        for (String f : Flags.UNSUPPORTED_ETCD_FLAGS) {
+            assertEquals("etcsql: flag --" + f + " is not supported yet", fails("--" + f + "=x").getMessage(), f);
+        }
+    }
+
+    @Test
+    void supportedAndUnsupportedAreDisjointAndCompleteForEtcd34() {
+        for (Flags.Spec s : Flags.SUPPORTED) {
+            assertFalse(Flags.UNSUPPORTED_ETCD_FLAGS.contains(s.name()), s.name());
+        }
+        // etcd 3.4.23 registers 86 flags plus 15 ignored legacy ones (checked against /usr/bin/etcd).
+        assertEquals(86 + 15, Flags.SUPPORTED.size() + Flags.UNSUPPORTED_ETCD_FLAGS.size());
+    }
+
+    @Test
+    void subcommandsAreRefused() {
+        assertEquals("etcsql: command 'gateway' is not supported yet", fails("gateway", "start").getMessage());
+        assertEquals("etcsql: command 'grpc-proxy' is not supported yet", fails("grpc-proxy").getMessage());
+    }
+
+    // ---- environment ---------------------------------------------------------------------------------
+
+    @Test
+    void everySupportedFlagHasAnEnvironmentVariable() throws Exception {
+        Map<String, String> env = new HashMap<>();
+        env.put("ETCD_NAME", "n1");
+        env.put("ETCD_DATA_DIR", "d1");
+        env.put("ETCD_LISTEN_CLIENT_URLS", "http://127.0.0.1:2379");
+        env.put("ETCD_ADVERTISE_CLIENT_URLS", "http://127.0.0.1:2379");
+        env.put("ETCD_LISTEN_PEER_URLS", "http://127.0.0.1:2380");
+        env.put("ETCD_INITIAL_ADVERTISE_PEER_URLS", "http://127.0.0.1:2380");
+        env.put("ETCD_INITIAL_CLUSTER", "n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2381,n3=http://127.0.0.1:2382");
+        env.put("ETCD_INITIAL_CLUSTER_STATE", "existing");
+        env.put("ETCD_INITIAL_CLUSTER_TOKEN", "t");
+        env.put("ETCD_SNAPSHOT_COUNT", "5000");
+        env.put("ETCD_MAX_REQUEST_BYTES", "2097152");
+        env.put("ETCD_MAX_TXN_OPS", "256");
+        env.put("ETCD_HEARTBEAT_INTERVAL", "50");
+        env.put("ETCD_ELECTION_TIMEOUT", "500");
+        ParseResult r = EtcdCommandLine.parse(new String[0], env);
+        NodeConfig c = r.config();
+        NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
+                uris("http://127.0.0.1:2379"), uris("http://127.0.0.1:2380"), uris("http://127.0.0.1:2380"),
+                c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500);
+        assertEquals(expected, c);
+        assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
+        assertEquals(List.of(), r.warnings());
+        assertTrue(r.infos().contains("recognized and used environment variable ETCD_NAME=n1"));
+        assertEquals(env.size(), r.infos().size());
+        for (Flags.Spec s : Flags.SUPPORTED) {
+            if (!s.name().equals(Flags.VERSION)) {
+                assertTrue(env.containsKey(s.envVar()), s.envVar());
+            }
+        }
+    }
+
+    @Test
+    void environmentFillsFlagsNotOnTheCommandLine() throws Exception {
+        NodeConfig c = run(Map.of("ETCD_DATA_DIR", "/tmp/x", "ETCD_SNAPSHOT_COUNT", "10"), "--name", "n1");
+        assertEquals("n1", c.name());
+        assertEquals(Path.of("/tmp/x"), c.dataDir());
+        assertEquals(10L, c.snapshotCount());
+    }
+
+    @Test
+    void emptyEnvironmentVariableIsNotUsed() throws Exception {
+        ParseResult r = EtcdCommandLine.parse(new String[0], Map.of("ETCD_NAME", ""));
+        assertEquals("default", r.config().name());
+        // etcd 3.4 reports an empty known variable as unrecognized.
+        assertEquals(List.of("unrecognized environment variable ETCD_NAME=",
+                "no data-dir provided, using default data-dir ./default.etcd"), r.warnings());
+    }
+
+    @Test
+    void variableShadowedByFlagIsFatalAsInEtcd34() {
+        // etcd 3.4 (pkg/flags.verifyEnv) exits: the flag does not silently win.
+        String msg = "conflicting environment variable \"ETCD_NAME\" is shadowed by corresponding command-line flag"
+                + " (either unset environment variable or disable flag)";
+        ConfigException e = fails(Map.of("ETCD_NAME", "n1"), "--name", "n2");
+        assertEquals(msg, e.getMessage());
+        assertEquals(1, e.exitCode());
+        assertEquals(msg, fails(Map.of("ETCD_NAME", ""), "-name=n2").getMessage());
+    }
+
+    @Test
+    void unknownEtcdVariablesAreWarnedAbout() throws Exception {
+        ParseResult r = EtcdCommandLine.parse(new String[0],
+                Map.of("ETCD_FOO", "bar", "ETCDCTL_API", "3", "PATH", "/bin", "ETCD_HELP", "1"));
+        assertEquals(List.of("unrecognized environment variable ETCD_FOO=bar",
+                "unrecognized environment variable ETCD_HELP=1",
+                "no data-dir provided, using default data-dir ./default.etcd"), r.warnings());
+    }
+
+    @Test
+    void unsupportedEtcdVariablesAreRefused() {
+        ConfigException e = fails(Map.of("ETCD_AUTO_COMPACTION_MODE", "revision"));
+        assertEquals("etcsql: environment variable ETCD_AUTO_COMPACTION_MODE (flag --auto-compaction-mode)"
+                + " is not supported yet", e.getMessage());
+        assertEquals(1, e.exitCode());
+        assertEquals("etcsql: environment variable ETCD_CONFIG_FILE (flag --config-file) is not supported yet",
+                fails(Map.of("ETCD_CONFIG_FILE", "/etc/etcd.yml")).getMessage());
+        assertEquals("etcsql: environment variable ETCD_LISTEN_METRICS_URLS (flag --listen-metrics-urls)"
+                + " is not supported yet",
+                fails(Map.of("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:2381")).getMessage());
+    }
+
+    @Test
+    void emptyUnsupportedVariableIsOnlyWarnedAbout() throws Exception {
+        ParseResult r = EtcdCommandLine.parse(new String[0], Map.of("ETCD_AUTO_TLS", ""));
+        assertEquals("unrecognized environment variable ETCD_AUTO_TLS=", r.warnings().get(0));
+    }
+
+    @Test
+    void badEnvironmentValues() {
+        assertEquals("invalid value \"abc\" for ETCD_SNAPSHOT_COUNT: parse error",
+                fails(Map.of("ETCD_SNAPSHOT_COUNT", "abc")).getMessage());
+        ConfigException e = fails(Map.of("ETCD_INITIAL_CLUSTER_STATE", "bogus"));
+        assertEquals("invalid value \"bogus\" for ETCD_INITIAL_CLUSTER_STATE: invalid value", e.getMessage());
+        assertEquals(1, e.exitCode());
+        assertFalse(e.printUsage());
+        assertEquals("invalid value \"foo\" for ETCD_LISTEN_PEER_URLS:"
+                + " URL scheme must be http, https, unix, or unixs: foo",
+                fails(Map.of("ETCD_LISTEN_PEER_URLS", "foo")).getMessage());
+        assertEquals("invalid value \"x\" for ETCD_VERSION: parse error",
+                fails(Map.of("ETCD_VERSION", "x")).getMessage());
+    }
+
+    @Test
+    void listenClientUrlsFromEnvironmentAlsoRequiresAdvertise() {
+        assertEquals("--advertise-client-urls is required when --listen-client-urls is set explicitly",
+                fails(Map.of("ETCD_LISTEN_CLIENT_URLS", "http://127.0.0.1:2379")).getMessage());
+    }
+
+    // ---- validation ----------------------------------------------------------------------------------
+
+    @Test
+    void initialClusterStateMustBeNewOrExisting() {
+        ConfigException e = fails("--initial-cluster-state", "bogus");
+        assertEquals("invalid value \"bogus\" for flag -initial-cluster-state: invalid value", e.getMessage());
+        assertEquals(2, e.exitCode());
+        assertTrue(e.printUsage());
+    }
+
+    @Test
+    void urlSyntaxErrorsUseEtcdWording() {
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("127.0.0.1:2379", "parse \"127.0.0.1:2379\": first path segment in URL cannot contain colon");
+        cases.put("localhost:2379", "URL scheme must be http, https, unix, or unixs: localhost:2379");
+        cases.put("foo", "URL scheme must be http, https, unix, or unixs: foo");
+        cases.put("tcp://1.2.3.4:5", "URL scheme must be http, https, unix, or unixs: tcp://1.2.3.4:5");
+        cases.put("http://127.0.0.1", "URL address does not have the form \"host:port\": http://127.0.0.1");
+        cases.put("http://127.0.0.1:2379/", "URL must not contain a path: http://127.0.0.1:2379/");
+        cases.put("http://127.0.0.1:2379/x", "URL must not contain a path: http://127.0.0.1:2379/x");
+        cases.put("http://a b:1", "parse \"http://a b:1\": invalid character \" \" in host name");
+        cases.put("http://127.0.0.1:2379,", "URL scheme must be http, https, unix, or unixs: ");
+        cases.put("", "URL scheme must be http, https, unix, or unixs: ");
+        cases.put(":2379", "parse \":2379\": missing protocol scheme");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            ConfigException e = fails("--listen-client-urls", c.getKey());
+            assertEquals("invalid value \"" + c.getKey() + "\" for flag -listen-client-urls: " + c.getValue(),
+                    e.getMessage(), c.getKey());
+            assertEquals(2, e.exitCode());
+        }
+    }
+
+    @Test
+    void urlListsAreTrimmedAndSortedLikeEtcd() throws Exception {
+        NodeConfig c = run("--listen-client-urls", "http://127.0.0.1:2479, HTTP://127.0.0.1:2379",
+                "--advertise-client-urls", "http://[::1]:2379,http://127.0.0.1:2379");
+        assertEquals(uris("http://127.0.0.1:2379", "http://127.0.0.1:2479"), c.listenClientUrls());
+        assertEquals(uris("http://127.0.0.1:2379", "http://[::1]:2379"), c.advertiseClientUrls());
+        assertEquals("::1", c.advertiseClientUrls().get(1).getHost().replace("[", "").replace("]", ""));
+    }
+
+    @Test
+    void listenClientUrlsRequireAdvertiseClientUrls() {
+        ConfigException e = fails("--listen-client-urls", "http://127.0.0.1:2379");
+        assertEquals("--advertise-client-urls is required when --listen-client-urls is set explicitly",
+                e.getMessage());
+        assertEquals(1, e.exitCode());
+    }
+
+    @Test
+    void listenUrlsMustBeIpOrLocalhost() throws Exception {
+        assertEquals("expected IP in URL for binding (http://myhost:2379)",
+                fails("--listen-client-urls", "http://myhost:2379", "--advertise-client-urls", "http://myhost:2379")
+                        .getMessage());
+        assertEquals("expected IP in URL for binding (http://myhost:2380)",
+                fails("--listen-peer-urls", "http://myhost:2380").getMessage());
+        run("--listen-peer-urls", "http://0.0.0.0:2380,http://[::]:2390");
+    }
+
+    @Test
+    void advertiseUrlsNeedAHost() {
+        assertEquals("--advertise-client-urls \"http://:23791\" must be \"host:port\""
+                + " (unexpected empty host (http://:23791))",
+                fails("--listen-client-urls", "http://127.0.0.1:23791", "--advertise-client-urls", "http://:23791")
+                        .getMessage());
+        assertEquals("--initial-advertise-peer-urls \"http://:2380\" must be \"host:port\""
+                + " (unexpected empty host (http://:2380))",
+                fails("--initial-advertise-peer-urls", "http://:2380").getMessage());
+    }
+
+    @Test
+    void timing() {
+        assertEquals("--heartbeat-interval must be >0 (set to 0ms)",
+                fails("--heartbeat-interval", "0").getMessage());
+        assertEquals("--election-timeout must be >0 (set to 0ms)", fails("--election-timeout", "0").getMessage());
+        assertEquals("--election-timeout[10ms] should be at least as 5 times as --heartbeat-interval[16ms]",
+                fails("--heartbeat-interval", "0x10", "--election-timeout", "10").getMessage());
+        assertEquals("--election-timeout[60000ms] is too long, and should be set less than 50000ms",
+                fails("--election-timeout", "60000").getMessage());
+        assertEquals("--election-timeout[1000ms] should be at least as 5 times as"
+                + " --heartbeat-interval[9223372036854775807ms]",
+                fails("--heartbeat-interval", "9223372036854775807").getMessage());
+    }
+
+    @Test
+    void httpsAndUnixUrlsAreRefusedForNow() {
+        ConfigException e = fails("--listen-client-urls", "https://127.0.0.1:2379",
+                "--advertise-client-urls", "https://127.0.0.1:2379");
+        assertEquals("etcsql: https URLs are not supported yet (TLS is not implemented):"
+                + " --listen-client-urls https://127.0.0.1:2379", e.getMessage());
+        assertEquals(1, e.exitCode());
+        assertEquals("etcsql: https URLs are not supported yet (TLS is not implemented):"
+                + " --initial-cluster n2=https://127.0.0.1:2381",
+                fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+                        "--initial-cluster", "n1=http://127.0.0.1:2380,n2=https://127.0.0.1:2381").getMessage());
+        assertEquals("etcsql: unix socket URLs are not supported yet: --listen-peer-urls unix://localhost:2380",
+                fails("--listen-peer-urls", "unix://localhost:2380").getMessage());
+    }
+
+    // ---- bootstrap checks -----------------------------------------------------------------------------
+
+    @Test
+    void memberMustBeInInitialCluster() {
+        ConfigException e = fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:23801",
+                "--initial-cluster", "n2=http://127.0.0.1:23801");
+        assertEquals("couldn't find local name \"n1\" in the initial cluster configuration", e.getMessage());
+        assertEquals(1, e.exitCode());
+        assertEquals("couldn't find local name \"n1\" in the initial cluster configuration",
+                fails("--name", "n1", "--initial-cluster", "").getMessage());
+        assertEquals("couldn't find local name \"n1\" in the initial cluster configuration",
+                fails("--name", "n1", "--initial-cluster", "n2=http://127.0.0.1:23802",
+                        "--initial-cluster-state", "existing").getMessage());
+        // --name= gives an empty name, and the default initial cluster keeps "default".
+        assertEquals("couldn't find local name \"\" in the initial cluster configuration",
+                fails("--name=").getMessage());
+    }
+
+    @Test
+    void advertisedPeerUrlsMustMatchInitialCluster() {
+        assertEquals("--initial-cluster has n1=http://127.0.0.1:23802 but missing from"
+                + " --initial-advertise-peer-urls=http://127.0.0.1:23801"
+                + " (resolved urls: \"http://127.0.0.1:23801\" != \"http://127.0.0.1:23802\")",
+                fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:23801",
+                        "--initial-cluster", "n1=http://127.0.0.1:23802").getMessage());
+        assertEquals("--initial-advertise-peer-urls has http://127.0.0.1:23803 but missing from"
+                + " --initial-cluster=n1=http://127.0.0.1:23801,n1=http://127.0.0.1:23803",
+                fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:23801,http://127.0.0.1:23803",
+                        "--initial-cluster", "n1=http://127.0.0.1:23801").getMessage());
+        // The message the brief quotes: default name, changed advertise URL.
+        assertEquals("--initial-cluster has default=http://localhost:2380 but missing from"
+                + " --initial-advertise-peer-urls=http://127.0.0.1:23801"
+                + " (resolved urls: \"http://127.0.0.1:23801\" != \"http://localhost:2380\")",
+                fails("--initial-advertise-peer-urls", "http://127.0.0.1:23801").getMessage());
+        // localhost is not resolved (etcd's netutil.resolveURL leaves it alone).
+        assertEquals("--initial-cluster has n1=http://localhost:23801 but missing from"
+                + " --initial-advertise-peer-urls=http://127.0.0.1:23801"
+                + " (resolved urls: \"http://127.0.0.1:23801\" != \"http://localhost:23801\")",
+                fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:23801",
+                        "--initial-cluster", "n1=http://localhost:23801").getMessage());
+    }
+
+    @Test
+    void advertiseMismatchIsNotCheckedForExistingCluster() throws Exception {
+        NodeConfig c = run("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:23801",
+                "--initial-cluster", "n1=http://127.0.0.1:23802", "--initial-cluster-state", "existing");
+        assertEquals(ClusterState.EXISTING, c.initialClusterState());
+    }
+
+    @Test
+    void nameAloneFollowsAdvertisedPeerUrls() throws Exception {
+        NodeConfig c = run("--name", "n7", "--initial-advertise-peer-urls",
+                "http://127.0.0.1:23802,http://127.0.0.1:23801", "--listen-peer-urls", "http://127.0.0.1:23801");
+        assertEquals(Map.of("n7", uris("http://127.0.0.1:23801", "http://127.0.0.1:23802")), c.initialCluster());
+    }
+
+    @Test
+    void memberWithSeveralPeerUrls() throws Exception {
+        NodeConfig c = run("--name", "a", "--initial-advertise-peer-urls", "http://127.0.0.1:2390,http://127.0.0.1:2380",
+                "--initial-cluster", "b=http://127.0.0.1:2480,a=http://127.0.0.1:2390,a=http://127.0.0.1:2380");
+        assertEquals(List.of("b", "a"), c.initialMemberNames());
+        assertEquals(uris("http://127.0.0.1:2380", "http://127.0.0.1:2390"), c.initialCluster().get("a"));
+        assertEquals("a=http://127.0.0.1:2380,a=http://127.0.0.1:2390,b=http://127.0.0.1:2480",
+                c.initialClusterString());
+    }
+
+    @Test
+    void initialClusterErrors() {
+        assertEquals("error setting up initial cluster: URL scheme must be http, https, unix, or unixs: ",
+                fails("--initial-cluster", "garbage").getMessage());
+        assertEquals("error setting up initial cluster: URL scheme must be http, https, unix, or unixs: foo",
+                fails("--initial-cluster", "default=http://localhost:2380,n2=foo").getMessage());
+        assertEquals("initial cluster n1=http://127.0.0.1:23801,n2=http://127.0.0.1:23801 has duplicate url",
+                fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:23801",
+                        "--initial-cluster", "n1=http://127.0.0.1:23801,n2=http://127.0.0.1:23801").getMessage());
+    }
+
+    @Test
+    void errorsComeInEtcdOrder() {
+        // Flag syntax errors are reported before environment problems and validation.
+        assertEquals("flag provided but not defined: -bogus",
+                fails(Map.of("ETCD_NAME", "x"), "--name", "y", "--bogus").getMessage());
+        // A stray argument is reported before the environment is read.
+        assertEquals("'x' is not a valid flag", fails(Map.of("ETCD_AUTO_TLS", "true"), "x").getMessage());
+    }
+}
