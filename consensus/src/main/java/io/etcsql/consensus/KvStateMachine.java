@@ -66,7 +66,18 @@ final class KvStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
-    updateLastAppliedTermIndex(store.appliedTerm(), store.appliedIndex());
+    // Ratis replays the log from the latest snapshot; entries the store already applied are
+    // skipped by the store (it knows its own applied index), so start from the snapshot.
+    SnapshotInfo snapshot = storage.getLatestSnapshot();
+    if (snapshot != null) {
+      setLastAppliedTermIndex(snapshot.getTermIndex());
+    }
+  }
+
+  private void advance(long term, long index) {
+    if (index > getLastAppliedTermIndex().getIndex()) {
+      updateLastAppliedTermIndex(term, index);
+    }
   }
 
   @Override
@@ -139,7 +150,7 @@ final class KvStateMachine extends BaseStateMachine {
       return CompletableFuture.failedFuture(new IllegalStateException("corrupt log entry " + index, e));
     }
     CommandResult result = store.apply(term, index, cmd);
-    updateLastAppliedTermIndex(term, index);
+    advance(term, index);
     leaseKeeper.applied(cmd, result);
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(result.toByteArray())));
   }
@@ -147,7 +158,7 @@ final class KvStateMachine extends BaseStateMachine {
   @Override
   public void notifyTermIndexUpdated(long term, long index) {
     store.applyNoop(term, index);
-    super.notifyTermIndexUpdated(term, index);
+    advance(term, index);
   }
 
   @Override

@@ -278,7 +278,7 @@ public final class RaftNode implements Closeable {
 
   /** Index of the last committed Raft entry known to this member. */
   public long commitIndex() {
-    return division().getRaftLog().getLastCommittedIndex();
+    return Math.max(0, division().getRaftLog().getLastCommittedIndex());
   }
 
   public long appliedIndex() {
