@@ -54,7 +54,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class RaftNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
-  private static final int CLIENTS = 4;
   private static final int PROPOSAL_THREADS = 128;
 
   private final RaftNodeConfig config;
@@ -64,8 +63,7 @@ public final class RaftNode implements Closeable {
   private final RaftServer server;
   private final KvStateMachine stateMachine;
   private final LeaseKeeper leaseKeeper;
-  private final List<RaftClient> clients = new ArrayList<>();
-  private final AtomicInteger nextClient = new AtomicInteger();
+  private final Map<RaftPeerId, RaftClient> clients = new java.util.LinkedHashMap<>();
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
 
@@ -104,10 +102,13 @@ public final class RaftNode implements Closeable {
           return t;
         });
     long retries = Math.max(1, config.requestTimeoutMs() / 100);
-    for (int i = 0; i < CLIENTS; i++) {
-      clients.add(RaftClient.newBuilder()
+    for (RaftPeer peer : peers) {
+      // one client per peer, each first trying that peer as the leader: a proposal goes to the
+      // client of the leader this member knows, so no request waits on a dead leader guess
+      clients.put(peer.getId(), RaftClient.newBuilder()
           .setClientId(ClientId.randomId())
           .setRaftGroup(group)
+          .setLeaderId(peer.getId())
           .setProperties(props)
           .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep((int) retries,
               TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
@@ -138,7 +139,8 @@ public final class RaftNode implements Closeable {
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(appenderBytes + 1024));
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.valueOf(1, TimeUnit.MILLISECONDS));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(entryMax.getSize() * 4, 64 * 1024 * 1024L)));
-    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(c.requestTimeoutMs(), TimeUnit.MILLISECONDS));
+    // one attempt's timeout; the client retries (same call id, deduplicated by the retry cache)
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(1000, 2 * election), TimeUnit.MILLISECONDS));
     return p;
   }
 
@@ -155,8 +157,16 @@ public final class RaftNode implements Closeable {
     return store;
   }
 
+  /** The client that first tries the leader this member currently knows (else this member). */
   private RaftClient client() {
-    return clients.get(Math.floorMod(nextClient.getAndIncrement(), clients.size()));
+    RaftPeerId leader = null;
+    try {
+      leader = division().getInfo().getLeaderId();
+    } catch (RuntimeException e) {
+      // not started yet: fall through
+    }
+    RaftClient c = leader == null ? null : clients.get(leader);
+    return c != null ? c : clients.get(selfId);
   }
 
   private <T> CompletableFuture<T> bounded(CompletableFuture<T> f) {
@@ -290,7 +300,7 @@ public final class RaftNode implements Closeable {
     closed = true;
     leaseKeeper.close();
     proposals.shutdownNow();
-    for (RaftClient c : clients) {
+    for (RaftClient c : clients.values()) {
       try {
         c.close();
       } catch (IOException e) {
