@@ -57,9 +57,17 @@ final class KvStateMachine extends BaseStateMachine {
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   private volatile RaftPeerId leaderId;
 
-  KvStateMachine(KvStore store, LeaseKeeper leaseKeeper) {
+  private final SnapshotSource snapshots;
+  private final java.util.concurrent.ExecutorService installer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "snapshot-installer");
+    t.setDaemon(true);
+    return t;
+  });
+
+  KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots) {
     this.store = store;
     this.leaseKeeper = leaseKeeper;
+    this.snapshots = snapshots;
   }
 
   @Override
@@ -70,8 +78,37 @@ final class KvStateMachine extends BaseStateMachine {
     // skipped by the store (it knows its own applied index), so start from the snapshot.
     SnapshotInfo snapshot = storage.getLatestSnapshot();
     if (snapshot != null) {
+      if (store.appliedIndex() < snapshot.getIndex()) {
+        // only after an interrupted snapshot installation: the log before the snapshot is gone
+        throw new IOException("the key-value store (applied index " + store.appliedIndex()
+            + ") is behind this member's Raft snapshot (index " + snapshot.getIndex()
+            + "); remove the member's data directory and let it catch up from the leader again");
+      }
       setLastAppliedTermIndex(snapshot.getTermIndex());
     }
+  }
+
+  /**
+   * The leader has purged the log entries this member still needs: fetch the leader's whole
+   * store, replace ours with it, and continue from the snapshot's index.
+   */
+  @Override
+  public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
+      org.apache.ratis.proto.RaftProtos.RoleInfoProto roleInfo, TermIndex firstTermIndexInLog) {
+    String leader = roleInfo.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
+    LOG.info("behind the leader's log (it starts at {}): installing a snapshot from {}", firstTermIndexInLog, leader);
+    return CompletableFuture.supplyAsync(() -> {
+      try (java.io.InputStream in = snapshots.open(leader)) {
+        long[] at = store.installSnapshot(in);
+        TermIndex ti = TermIndex.valueOf(at[0], at[1]);
+        setLastAppliedTermIndex(ti);
+        takeSnapshot();
+        return ti;
+      } catch (IOException e) {
+        LOG.warn("snapshot installation from {} failed", leader, e);
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, installer);
   }
 
   private void advance(long term, long index) {
@@ -196,6 +233,7 @@ final class KvStateMachine extends BaseStateMachine {
   @Override
   public void close() throws IOException {
     leaseKeeper.stepDown();
+    installer.shutdownNow();
     super.close();
   }
 }

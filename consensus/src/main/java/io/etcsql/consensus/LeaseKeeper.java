@@ -13,7 +13,7 @@ import io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.kvstore.EtcdError;
 import io.etcsql.kvstore.lease.Lease;
-import io.etcsql.kvstore.lease.Lessor;
+import io.etcsql.kvstore.KvStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +39,7 @@ final class LeaseKeeper implements AutoCloseable {
   private static final int MAX_CHECKPOINTS_PER_COMMAND = 1000;
   private static final long REVOKE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(3);
 
-  private final Lessor lessor;
+  private final KvStore store;
   private final Consumer<ReplicatedCommand> proposer;
   private final long checkpointIntervalMs;
   private final Map<Long, Long> deadlines = new ConcurrentHashMap<>();
@@ -54,8 +54,8 @@ final class LeaseKeeper implements AutoCloseable {
   /**
    * @param proposer submits a command to Raft (asynchronously; failures are retried later)
    */
-  LeaseKeeper(Lessor lessor, Consumer<ReplicatedCommand> proposer, long checkpointIntervalMs) {
-    this.lessor = lessor;
+  LeaseKeeper(KvStore store, Consumer<ReplicatedCommand> proposer, long checkpointIntervalMs) {
+    this.store = store;
     this.proposer = proposer;
     this.checkpointIntervalMs = checkpointIntervalMs;
     timer.scheduleWithFixedDelay(this::expire, 500, 500, TimeUnit.MILLISECONDS);
@@ -67,7 +67,7 @@ final class LeaseKeeper implements AutoCloseable {
     long now = System.nanoTime();
     deadlines.clear();
     revoking.clear();
-    for (Lease l : lessor.leases()) {
+    for (Lease l : store.lessor().leases()) {
       long seconds = l.remainingTtl() > 0 ? l.remainingTtl() : l.ttl();
       deadlines.put(l.id(), now + TimeUnit.SECONDS.toNanos(seconds));
     }
@@ -109,7 +109,7 @@ final class LeaseKeeper implements AutoCloseable {
   }
 
   private LeaseKeepAliveResponse renew(long id) {
-    Lease l = lessor.lookup(id);
+    Lease l = store.lessor().lookup(id);
     if (l == null || revoking.containsKey(id)) {
       return LeaseKeepAliveResponse.newBuilder().setID(id).setTTL(0).build();
     }
@@ -127,7 +127,7 @@ final class LeaseKeeper implements AutoCloseable {
   }
 
   private LeaseTimeToLiveResponse timeToLive(LeaseTimeToLiveRequest r) {
-    Lease l = lessor.lookup(r.getID());
+    Lease l = store.lessor().lookup(r.getID());
     Long deadline = deadlines.get(r.getID());
     if (l == null || deadline == null) {
       return LeaseTimeToLiveResponse.newBuilder().setID(r.getID()).setTTL(-1).build();
@@ -174,7 +174,7 @@ final class LeaseKeeper implements AutoCloseable {
       List<LeaseCheckpoint> batch = new ArrayList<>();
       for (Map.Entry<Long, Long> e : deadlines.entrySet()) {
         long remaining = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(e.getValue() - now));
-        Lease l = lessor.lookup(e.getKey());
+        Lease l = store.lessor().lookup(e.getKey());
         if (l == null || revoking.containsKey(e.getKey()) || (l.remainingTtl() == 0 && remaining >= l.ttl())) {
           continue;
         }

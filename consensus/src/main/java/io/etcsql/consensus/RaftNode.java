@@ -67,7 +67,7 @@ public final class RaftNode implements Closeable {
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
 
-  private RaftNode(RaftNodeConfig config, KvStore store) throws IOException {
+  private RaftNode(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
     this.config = config;
     this.store = store;
     this.selfId = RaftPeerId.valueOf(config.selfName());
@@ -82,8 +82,8 @@ public final class RaftNode implements Closeable {
         UUID.nameUUIDFromBytes(("etcsql-group:" + config.clusterToken()).getBytes(StandardCharsets.UTF_8)));
     this.group = RaftGroup.valueOf(groupId, peers);
     RaftProperties props = properties(config);
-    this.leaseKeeper = new LeaseKeeper(store.lessor(), this::proposeInBackground, config.leaseCheckpointIntervalMs());
-    this.stateMachine = new KvStateMachine(store, leaseKeeper);
+    this.leaseKeeper = new LeaseKeeper(store, this::proposeInBackground, config.leaseCheckpointIntervalMs());
+    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots);
     File storage = config.storageDir().toFile();
     boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
     Files.createDirectories(config.storageDir());
@@ -130,6 +130,7 @@ public final class RaftNode implements Closeable {
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotCount());
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, Math.min(c.snapshotCount(), 50_000));
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.max(1, Math.min(1024, c.snapshotCount())));
     // the store is its own snapshot: lagging followers are notified rather than sent files
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
     SizeInBytes entryMax = SizeInBytes.valueOf(c.maxRequestBytes() + 1024 * 1024L);
@@ -144,9 +145,13 @@ public final class RaftNode implements Closeable {
     return p;
   }
 
-  /** Builds and starts the member: opens the Raft log, replays it into the store, joins the group. */
-  public static RaftNode start(RaftNodeConfig config, KvStore store) throws IOException {
-    RaftNode node = new RaftNode(config, store);
+  /**
+   * Builds and starts the member: opens the Raft log, replays it into the store, joins the group.
+   *
+   * @param snapshots where to fetch a snapshot when this member falls behind the leader's log
+   */
+  public static RaftNode start(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
+    RaftNode node = new RaftNode(config, store, snapshots);
     node.server.start();
     LOG.info("raft member {} started in group {} with peers {}", config.selfName(), node.group.getGroupId(),
         config.peers());

@@ -34,29 +34,67 @@ import org.slf4j.LoggerFactory;
 public final class KvStore implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(KvStore.class);
 
+  private final Path dir;
   private final RevisionLog log;
   private final MetaStore meta;
-  private final MvccStore mvcc;
-  private final Lessor lessor;
-  private final WatchHub watchHub;
-  private final Applier applier;
+  private WatchHub watchHub; // set once in the constructor
+  /** Held while a command is applied, and while a snapshot captures its starting point. */
+  private final Object applyLock = new Object();
+  // replaced together when a snapshot from the leader is installed
+  private volatile MvccStore mvcc;
+  private volatile Lessor lessor;
+  private volatile Applier applier;
   private volatile long appliedTerm;
   private volatile long appliedIndex;
 
   private KvStore(Path dir, Options options) throws IOException {
+    this.dir = dir;
     meta = new MetaStore(dir);
     undoPending();
-    long[] applied = meta.applied();
-    appliedTerm = applied[0];
-    appliedIndex = applied[1];
     log = new RevisionLog(dir.resolve("revisions"), options.entriesPerSegment);
-    Map<ByteString, Long> keyLeases = new HashMap<>();
-    mvcc = new MvccStore(log, appliedIndex, meta.compactRevision(), keyLeases);
-    lessor = new Lessor(meta, keyLeases);
-    watchHub = new WatchHub(mvcc, options.progressNotifyInterval);
+    load();
+    watchHub = new WatchHub(new CurrentHistory(), options.progressNotifyInterval);
     applier = new Applier(mvcc, lessor, meta, watchHub);
     LOG.info("kv store at {}: applied index {} (term {}), revision {}", dir, appliedIndex, appliedTerm,
         mvcc.currentRevision());
+  }
+
+  /** (Re)builds the in-memory state from what is on disk. */
+  private void load() {
+    long[] applied = meta.applied();
+    Map<ByteString, Long> keyLeases = new HashMap<>();
+    MvccStore m = new MvccStore(log, applied[1], meta.compactRevision(), keyLeases);
+    Lessor l = new Lessor(meta, keyLeases);
+    if (watchHub != null) {
+      applier = new Applier(m, l, meta, watchHub);
+    }
+    lessor = l;
+    mvcc = m;
+    appliedTerm = applied[0];
+    appliedIndex = applied[1];
+  }
+
+  /** The watch hub's view of history: always the current MVCC store. */
+  private final class CurrentHistory implements io.etcsql.kvstore.watch.HistoryReader {
+    @Override
+    public long currentRevision() {
+      return mvcc.currentRevision();
+    }
+
+    @Override
+    public long compactRevision() {
+      return mvcc.compactRevision();
+    }
+
+    @Override
+    public java.util.List<io.etcsql.grpcapi.mvccpb.Event> events(byte[] key, byte[] rangeEnd, long from, long to, int max) {
+      return mvcc.events(key, rangeEnd, from, to, max);
+    }
+
+    @Override
+    public io.etcsql.grpcapi.mvccpb.KeyValue previous(byte[] key, long revision) {
+      return mvcc.previous(key, revision);
+    }
   }
 
   /** Store tuning; the defaults suit production. */
@@ -110,30 +148,99 @@ public final class KvStore implements Closeable {
    * skipped (it was applied before a restart).
    */
   public CommandResult apply(long term, long index, ReplicatedCommand cmd) {
-    if (index <= appliedIndex) {
-      return CommandResult.getDefaultInstance();
+    synchronized (applyLock) {
+      if (index <= appliedIndex) {
+        return CommandResult.getDefaultInstance();
+      }
+      CommandResult result;
+      try {
+        result = applier.apply(index, cmd);
+      } catch (EtcdException e) {
+        result = CommandResult.newBuilder()
+            .setError(ApplyError.newBuilder().setCode(e.error().name()).setMessage(e.error().message()))
+            .build();
+      }
+      meta.setApplied(term, index);
+      meta.clearPending();
+      appliedTerm = term;
+      appliedIndex = index;
+      return result;
     }
-    CommandResult result;
-    try {
-      result = applier.apply(index, cmd);
-    } catch (EtcdException e) {
-      result = CommandResult.newBuilder()
-          .setError(ApplyError.newBuilder().setCode(e.error().name()).setMessage(e.error().message()))
-          .build();
-    }
-    meta.setApplied(term, index);
-    meta.clearPending();
-    appliedTerm = term;
-    appliedIndex = index;
-    return result;
   }
 
   /** Records that a Raft entry with no key-value effect (configuration, no-op) was applied. */
   public void applyNoop(long term, long index) {
-    if (index > appliedIndex) {
-      meta.setApplied(term, index);
-      appliedTerm = term;
-      appliedIndex = index;
+    synchronized (applyLock) {
+      if (index > appliedIndex) {
+        meta.setApplied(term, index);
+        appliedTerm = term;
+        appliedIndex = index;
+      }
+    }
+  }
+
+  /**
+   * Writes a consistent copy of the whole store (every revision still in history, leases,
+   * members, the applied Raft index and term) to {@code out}; writes continue meanwhile.
+   * Format: {@link SnapshotFormat}.
+   *
+   * @return the Raft (term, index) the copy corresponds to
+   */
+  public long[] writeSnapshot(java.io.OutputStream out) throws IOException {
+    MvccStore m;
+    long[] at;
+    long compact;
+    long revision;
+    Map<Long, byte[]> leases;
+    Map<String, String> members;
+    AutoCloseable pin;
+    synchronized (applyLock) {
+      m = mvcc;
+      at = new long[] {appliedTerm, appliedIndex};
+      compact = m.compactRevision();
+      revision = m.currentRevision();
+      leases = meta.allLeases();
+      members = meta.allMembers();
+      pin = m.pinHistory();
+    }
+    try (pin) {
+      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, members, log);
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException(e);
+    }
+    return at;
+  }
+
+  /**
+   * Replaces this store's whole state with a snapshot written by {@link #writeSnapshot} (on the
+   * leader), after verifying its checksum; on a bad snapshot nothing is changed. Watchers carry
+   * on from history (or are cancelled as compacted).
+   *
+   * @return the Raft (term, index) the store is now at
+   */
+  public long[] installSnapshot(java.io.InputStream in) throws IOException {
+    Path incoming = dir.resolve("snapshot.incoming");
+    try {
+      SnapshotFormat.Header header = SnapshotFormat.receive(in, incoming);
+      synchronized (applyLock) {
+        long before = mvcc.currentRevision();
+        log.clear();
+        meta.clear();
+        SnapshotFormat.load(incoming, log, meta);
+        meta.setCompactRevision(header.compactRevision());
+        meta.setApplied(header.term(), header.index());
+        load();
+        LOG.info("installed snapshot at index {} (term {}), revision {}", header.index(), header.term(),
+            mvcc.currentRevision());
+        if (mvcc.currentRevision() > before) {
+          watchHub.skipped(before + 1, mvcc.currentRevision());
+        }
+        return new long[] {header.term(), header.index()};
+      }
+    } finally {
+      java.nio.file.Files.deleteIfExists(incoming);
     }
   }
 

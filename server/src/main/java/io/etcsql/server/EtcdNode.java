@@ -53,7 +53,7 @@ public final class EtcdNode implements Closeable {
     this.raft = RaftNode.start(new RaftNodeConfig(config.name(), peers, config.peerListenAddresses().get(0),
         config.initialClusterToken(), member.resolve("raft"), config.heartbeatIntervalMs(),
         config.electionTimeoutMs(), config.snapshotCount(), config.maxRequestBytes(), requestTimeout,
-        LEASE_CHECKPOINT_INTERVAL_MS), store);
+        LEASE_CHECKPOINT_INTERVAL_MS), store, new PeerSnapshots(store));
     ClusterIdentity identity = new ClusterIdentity(config);
     ResponseHeaders headers = new ResponseHeaders(identity, raft);
     Proposer proposer = new Proposer(raft, config.maxRequestBytes());
@@ -62,6 +62,8 @@ public final class EtcdNode implements Closeable {
     RequestSizeLimit sizeLimit = new RequestSizeLimit(config.maxRequestBytes());
     for (InetSocketAddress addr : config.clientListenAddresses()) {
       Server s = NettyServerBuilder.forAddress(addr)
+          // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
+          .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .permitKeepAliveTime(5, TimeUnit.SECONDS)
           .permitKeepAliveWithoutCalls(true)
@@ -69,7 +71,7 @@ public final class EtcdNode implements Closeable {
           .addService(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
               config.maxRequestBytes()), sizeLimit))
           .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl), sizeLimit))
-          .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity), sizeLimit))
+          .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member), sizeLimit))
           .addService(ServerInterceptors.intercept(new ClusterService(raft, headers, identity), sizeLimit))
           .build()
           .start();

@@ -100,6 +100,18 @@ public final class MetaStore implements Closeable {
     meta.put(("member/" + name).getBytes(StandardCharsets.UTF_8), urls.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Every member's announced client URLs: name -> newline-separated URLs. */
+  public Map<String, String> allMembers() {
+    Map<String, String> out = new HashMap<>();
+    for (Map.Entry<byte[], byte[]> e : meta.entrySet()) {
+      String k = new String(e.getKey(), StandardCharsets.UTF_8);
+      if (k.startsWith("member/")) {
+        out.put(k.substring("member/".length()), new String(e.getValue(), StandardCharsets.UTF_8));
+      }
+    }
+    return out;
+  }
+
   public byte[] lease(long id) {
     return leases.get(id);
   }

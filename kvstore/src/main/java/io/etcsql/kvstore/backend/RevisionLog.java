@@ -290,6 +290,26 @@ public final class RevisionLog implements Closeable {
     }
   }
 
+  /** The (main, sub) of every stored record with main revision <= maxMain, in revision order. */
+  public long[][] revisionsUpTo(long maxMain) {
+    List<long[]> out = new ArrayList<>();
+    for (Segment seg : segments.values()) {
+      if (seg.firstMain > maxMain) {
+        continue;
+      }
+      for (byte[] k : seg.map.keySet()) {
+        ByteBuffer b = ByteBuffer.wrap(k);
+        long main = b.getLong();
+        int sub = b.getInt();
+        if (b.getInt() == 0 && main <= maxMain) {
+          out.add(new long[] {main, sub});
+        }
+      }
+    }
+    out.sort((x, y) -> x[0] != y[0] ? Long.compare(x[0], y[0]) : Long.compare(x[1], y[1]));
+    return out.toArray(new long[0][]);
+  }
+
   /** Bytes the segment files take on disk (their allocated size). */
   public long sizeOnDisk() {
     long total = 0;

@@ -303,6 +303,15 @@ public final class MvccStore implements HistoryReader {
     }
   }
 
+  /**
+   * Keeps compaction from deleting history until the returned handle is closed (for a
+   * consistent snapshot that reads many records). Must be closed by the same thread.
+   */
+  public AutoCloseable pinHistory() {
+    compactLock.readLock().lock();
+    return () -> compactLock.readLock().unlock();
+  }
+
   // ---------------------------------------------------------------- writes
 
   /**

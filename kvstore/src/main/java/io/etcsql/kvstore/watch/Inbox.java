@@ -42,6 +42,18 @@ final class Inbox {
     notifyAll();
   }
 
+  /** Records revisions that became visible without being published: they are read back. */
+  synchronized void gap(long from, long to) {
+    if (closed || to < from) {
+      return;
+    }
+    if (gapFrom == 0) {
+      gapFrom = from;
+    }
+    gapTo = Math.max(gapTo, to);
+    notifyAll();
+  }
+
   /**
    * The next {@link Published} or {@link Gap} in revision order, waiting for one; null once
    * closed.

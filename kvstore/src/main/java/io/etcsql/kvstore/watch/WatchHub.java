@@ -121,6 +121,15 @@ public final class WatchHub implements AutoCloseable {
   }
 
   /**
+   * Revisions {@code fromRevision..toRevision} became visible without being published (the
+   * store was replaced by a snapshot from the leader): watchers read them back from history, or
+   * are cancelled as compacted if history no longer has them. Never blocks.
+   */
+  public void skipped(long fromRevision, long toRevision) {
+    inbox.gap(fromRevision, toRevision);
+  }
+
+  /**
    * Registers a watcher. Events from {@code spec.startRevision()} on (0: from the current
    * revision + 1) that match the spec go to {@code listener} as described on {@link
    * WatchListener}. A start revision below the compaction point ends with {@link

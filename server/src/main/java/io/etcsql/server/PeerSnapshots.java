@@ -1,0 +1,85 @@
+package io.etcsql.server;
+
+import io.etcsql.consensus.SnapshotSource;
+import io.etcsql.grpcapi.etcdserverpb.MaintenanceGrpc;
+import io.etcsql.grpcapi.etcdserverpb.SnapshotRequest;
+import io.etcsql.grpcapi.etcdserverpb.SnapshotResponse;
+import io.etcsql.kvstore.KvStore;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Fetches a member's snapshot through its Maintenance.Snapshot RPC, at the client URL the member
+ * announced through Raft.
+ */
+final class PeerSnapshots implements SnapshotSource {
+  private final KvStore store;
+
+  PeerSnapshots(KvStore store) {
+    this.store = store;
+  }
+
+  @Override
+  public InputStream open(String memberName) throws IOException {
+    List<String> urls = store.memberClientUrls(memberName);
+    if (urls.isEmpty()) {
+      throw new IOException("member " + memberName + " has not announced a client URL");
+    }
+    URI url = URI.create(urls.get(0));
+    ManagedChannel channel = NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
+        .usePlaintext()
+        .maxInboundMessageSize(16 * 1024 * 1024)
+        .build();
+    Iterator<SnapshotResponse> chunks = MaintenanceGrpc.newBlockingStub(channel).snapshot(SnapshotRequest.getDefaultInstance());
+    return new InputStream() {
+      private byte[] current = new byte[0];
+      private int pos;
+
+      private boolean fill() {
+        while (pos == current.length) {
+          if (!chunks.hasNext()) {
+            return false;
+          }
+          current = chunks.next().getBlob().toByteArray();
+          pos = 0;
+        }
+        return true;
+      }
+
+      @Override
+      public int read() {
+        return fill() ? current[pos++] & 0xff : -1;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (len == 0) {
+          return 0;
+        }
+        if (!fill()) {
+          return -1;
+        }
+        int n = Math.min(len, current.length - pos);
+        System.arraycopy(current, pos, b, off, n);
+        pos += n;
+        return n;
+      }
+
+      @Override
+      public void close() {
+        channel.shutdownNow();
+        try {
+          channel.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+  }
+}
