@@ -43,6 +43,10 @@ public final class EtcdNode implements Closeable {
   private EtcdNode(NodeConfig config) throws IOException {
     this.config = config;
     Path member = config.dataDir().resolve("member");
+    if (!config.isNewCluster() && !Files.isDirectory(member.resolve("raft"))) {
+      throw new IOException("etcsql: joining an existing cluster (--initial-cluster-state existing with an empty"
+          + " data dir " + config.dataDir() + ") is not supported yet; it comes with membership changes (MemberAdd)");
+    }
     Files.createDirectories(member);
     this.store = KvStore.open(member.resolve("kv"), KvStore.Options.defaults());
     Map<String, InetSocketAddress> peers = new LinkedHashMap<>();

@@ -43,7 +43,8 @@ public final class EtcsqlMain {
     try {
       node = EtcdNode.start(parsed.config());
     } catch (Exception e) {
-      log.error("etcsql member {} failed to start", parsed.config().name(), e);
+      log.error("etcsql member {} failed to start: {}", parsed.config().name(), e.getMessage());
+      log.debug("start-up failure", e);
       System.exit(1);
       return;
     }
