@@ -31,12 +31,14 @@ import java.util.Map;
  * memberCount:4 { name:UTF clientUrls:UTF }
  * { 1:1 main:8 sub:4 len:4 encodedRecord }   every stored revision record, in revision order
  * 0:1
+ * zero padding to a multiple of 512 bytes    (etcdctl snapshot save checks this, as for bbolt)
  * sha256:32                                 of everything before it
  * </pre>
  */
 final class SnapshotFormat {
   private static final String MAGIC = "etcsql-snapshot-v1";
   private static final int DIGEST_BYTES = 32;
+  private static final int ALIGNMENT = 512;
 
   record Header(long term, long index, long compactRevision, long revision) {}
 
@@ -54,7 +56,20 @@ final class SnapshotFormat {
       Map<Long, byte[]> leases, Map<String, String> members, RevisionLog log) throws IOException {
     MessageDigest sha = sha256();
     BufferedOutputStream buffered = new BufferedOutputStream(raw, 64 * 1024);
-    DataOutputStream d = new DataOutputStream(new DigestOutputStream(buffered, sha));
+    long[] written = new long[1];
+    DataOutputStream d = new DataOutputStream(new java.io.FilterOutputStream(new DigestOutputStream(buffered, sha)) {
+      @Override
+      public void write(int b) throws IOException {
+        out.write(b);
+        written[0]++;
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        out.write(b, off, len);
+        written[0] += len;
+      }
+    });
     d.writeUTF(MAGIC);
     d.writeLong(term);
     d.writeLong(index);
@@ -84,6 +99,8 @@ final class SnapshotFormat {
       d.write(enc);
     }
     d.writeByte(0);
+    int pad = (int) ((ALIGNMENT - written[0] % ALIGNMENT) % ALIGNMENT);
+    d.write(new byte[pad]);
     d.flush();
     buffered.write(sha.digest());
     buffered.flush();
