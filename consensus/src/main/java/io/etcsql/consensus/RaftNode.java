@@ -55,6 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class RaftNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
   private static final int PROPOSAL_THREADS = 128;
+  private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final RaftNodeConfig config;
   private final KvStore store;
@@ -241,7 +242,27 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    return bounded(client().async().sendReadOnlyUnordered(Message.EMPTY, selfId).thenAccept(RaftNode::check));
+    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(Message.EMPTY, selfId)
+        .thenAccept(RaftNode::check), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+  }
+
+  /**
+   * Runs a read-only request again (after a short pause) while it fails and time is left: right
+   * after a restart or an election a member answers "leader unknown" at once, and the request
+   * should wait for the new leader rather than fail.
+   */
+  private <T> CompletableFuture<T> untilDeadline(java.util.function.Supplier<CompletableFuture<T>> request, long deadline) {
+    return request.get().handle((value, error) -> {
+      if (error == null) {
+        return CompletableFuture.completedFuture(value);
+      }
+      if (closed || System.nanoTime() + RETRY_PAUSE_NANOS >= deadline) {
+        return CompletableFuture.<T>failedFuture(error);
+      }
+      return CompletableFuture.supplyAsync(() -> null,
+              CompletableFuture.delayedExecutor(RETRY_PAUSE_NANOS, TimeUnit.NANOSECONDS))
+          .thenCompose(v -> untilDeadline(request, deadline));
+    }).thenCompose(f -> f);
   }
 
   /** Sends a query only the leader can answer (lease keep-alive, time-to-live) to the leader. */
@@ -250,14 +271,14 @@ public final class RaftNode implements Closeable {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
     Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
-    return bounded(client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
+    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
       check(reply);
       try {
         return LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    }));
+    }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
   }
 
   private RaftServer.Division division() {

@@ -36,7 +36,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -231,9 +230,6 @@ class RaftNodeTest {
   }
 
   @Test
-  @Disabled("bug: RaftNode.readBarrier sends the ReadIndex query to this member only; while the member has not "
-      + "heard from a leader (right after a restart) Ratis replies ReadIndexException 'Leader is unknown' and "
-      + "bounded() turns it into TIMEOUT at once, instead of waiting up to requestTimeoutMs for a leader")
   void aReadBarrierRightAfterARestartWaitsForTheLeader() throws IOException {
     String leader = awaitLeader();
     String follower = members.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -195,9 +194,6 @@ class KvStoreCompactionTest {
   }
 
   @Test
-  @Disabled("bug: MvccStore.events reads sub-revision 0 to learn how many changes a main revision has and skips "
-      + "the whole revision when that record is gone; compacting at revision R deletes a tombstone at R_0, so a "
-      + "watcher starting at the compact revision loses the other changes of R (etcd returns them)")
   void eventsAtTheCompactRevisionKeepLiveChangesOfThatRevision() {
     // rev 8: txn {delete a (sub 0), put d (sub 1)}; compacting at 8 removes a's tombstone only
     s.txn(TxnRequest.newBuilder().addSuccess(opDelete("a")).addSuccess(opPut("d", "v1")).build());

@@ -36,7 +36,6 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -268,9 +267,6 @@ class KvStoreRecoveryTest {
   }
 
   @Test
-  @Disabled("bug: RevisionLog.writeRevision retries a revision that does not fit into a fresh segment of the same "
-      + "size, so a revision bigger than one segment's capacity throws Chronicle's IllegalStateException out of "
-      + "KvStore.apply (the class doc promises a write never fails because a map is full)")
   void aValueBiggerThanASegmentStillFits() throws IOException {
     s = new KvStoreFixture(dir, 64);
     s.put("small", "s");

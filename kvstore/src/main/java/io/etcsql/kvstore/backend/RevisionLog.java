@@ -90,17 +90,27 @@ public final class RevisionLog implements Closeable {
     }
   }
 
-  private ChronicleMap<byte[], byte[]> openMap(File f) throws IOException {
+  /** Opens an existing segment (its sizing is read from the file) or creates one so sized. */
+  private ChronicleMap<byte[], byte[]> openMap(File f, long entries, int averageEntryBytes) throws IOException {
     return ChronicleMap.of(byte[].class, byte[].class)
         .name("revisions-" + f.getName())
         .constantKeySizeBySample(new byte[16])
-        .averageValueSize(AVERAGE_ENTRY_BYTES)
-        .entries(entriesPerSegment)
+        .averageValueSize(averageEntryBytes)
+        .entries(entries)
         .maxBloatFactor(4)
         .createPersistedTo(f);
   }
 
+  private ChronicleMap<byte[], byte[]> openMap(File f) throws IOException {
+    return openMap(f, entriesPerSegment, AVERAGE_ENTRY_BYTES);
+  }
+
   private Segment newSegment(long firstMain) {
+    return newSegment(firstMain, entriesPerSegment, AVERAGE_ENTRY_BYTES);
+  }
+
+  /** A segment sized for at least {@code entries} map entries of about {@code averageEntryBytes}. */
+  private Segment newSegment(long firstMain, long entries, int averageEntryBytes) {
     File f = dir.resolve(String.format("seg-%020d.cmap", firstMain)).toFile();
     try {
       Segment old = segments.get(firstMain);
@@ -109,7 +119,7 @@ public final class RevisionLog implements Closeable {
         old.map.close();
         Files.deleteIfExists(old.file.toPath());
       }
-      Segment s = new Segment(firstMain, f, openMap(f));
+      Segment s = new Segment(firstMain, f, openMap(f, entries, averageEntryBytes));
       segments.put(firstMain, s);
       LOG.info("revision log: new segment {} starting at revision {}", f.getName(), firstMain);
       return s;
@@ -141,7 +151,16 @@ public final class RevisionLog implements Closeable {
           deleteIn(seg, r.mainRevision(), r.subRevision());
         }
       }
-      writeAll(newSegment(main), records);
+      // a fresh segment sized for this revision at least (it may be bigger than a whole segment)
+      long entries = 0;
+      long bytes = 0;
+      for (RevisionRecord r : records) {
+        int len = r.encode().length;
+        entries += Math.max(1, (len + CHUNK_BYTES - 1) / CHUNK_BYTES);
+        bytes += len;
+      }
+      int average = (int) Math.max(AVERAGE_ENTRY_BYTES, Math.min(CHUNK_BYTES + 4, bytes / Math.max(1, entries) + 1));
+      writeAll(newSegment(main, Math.max(entriesPerSegment, 2 * entries), average), records);
     }
   }
 

@@ -258,13 +258,13 @@ public final class MvccStore implements HistoryReader {
       }
       long to = Math.min(toRevision, currentRevision);
       for (long main = Math.max(1, fromRevision); main <= to && out.size() < maxEvents; main++) {
-        RevisionRecord first = log.read(main, 0, true);
+        RevisionRecord first = firstSurviving(main);
         if (first == null) {
           continue; // a main revision whose records were all compacted away
         }
         int subs = first.subsInMain();
-        for (int sub = 0; sub < subs; sub++) {
-          RevisionRecord rec = sub == 0 ? first : log.read(main, sub, true);
+        for (int sub = first.subRevision(); sub < subs; sub++) {
+          RevisionRecord rec = sub == first.subRevision() ? first : log.read(main, sub, true);
           if (rec == null || !KeyTree.inRange(rec.key(), k, end)) {
             continue;
           }
@@ -275,6 +275,28 @@ public final class MvccStore implements HistoryReader {
     } finally {
       compactLock.readLock().unlock();
     }
+  }
+
+  /** Most sub revisions probed for a revision whose first records were compacted away. */
+  private static final int MAX_PROBED_SUBS = 1 << 16;
+
+  /**
+   * The lowest stored record of a main revision. Below the compaction point nothing is read;
+   * at exactly the compaction revision its tombstones were removed, so the first surviving
+   * sub revision (it carries the revision's sub count) may be later than 0.
+   */
+  private RevisionRecord firstSurviving(long main) {
+    RevisionRecord first = log.read(main, 0, true);
+    if (first != null || main != compactRevision) {
+      return first;
+    }
+    for (int sub = 1; sub < MAX_PROBED_SUBS; sub++) {
+      RevisionRecord rec = log.read(main, sub, true);
+      if (rec != null) {
+        return rec;
+      }
+    }
+    return null;
   }
 
   static Event toEvent(RevisionRecord rec, long main) {
