@@ -38,6 +38,7 @@ public final class EtcdNode implements Closeable {
   private final RaftNode raft;
   private final List<Server> servers = new ArrayList<>();
   private final Thread announcer;
+  private final java.util.concurrent.ExecutorService reads;
   private volatile boolean closed;
 
   private EtcdNode(NodeConfig config) throws IOException {
@@ -64,6 +65,13 @@ public final class EtcdNode implements Closeable {
     // etcd: minimum lease TTL = ceil(1.5 * election timeout)
     long minTtl = (long) Math.ceil(1.5 * config.electionTimeoutMs() / 1000.0);
     RequestSizeLimit sizeLimit = new RequestSizeLimit(config.maxRequestBytes());
+    java.util.concurrent.atomic.AtomicInteger readerNo = new java.util.concurrent.atomic.AtomicInteger();
+    this.reads = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), r -> {
+          Thread t = new Thread(r, "range-reader-" + readerNo.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
     for (InetSocketAddress addr : config.clientListenAddresses()) {
       Server s = NettyServerBuilder.forAddress(addr)
           // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
@@ -71,7 +79,7 @@ public final class EtcdNode implements Closeable {
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .permitKeepAliveTime(5, TimeUnit.SECONDS)
           .permitKeepAliveWithoutCalls(true)
-          .addService(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps()), sizeLimit))
+          .addService(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads), sizeLimit))
           .addService(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
               config.maxRequestBytes()), sizeLimit))
           .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl), sizeLimit))
@@ -146,6 +154,7 @@ public final class EtcdNode implements Closeable {
         s.shutdownNow();
       }
     }
+    reads.shutdownNow();
     raft.close();
     store.close();
     LOG.info("member {} stopped", config.name());

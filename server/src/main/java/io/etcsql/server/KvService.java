@@ -21,12 +21,19 @@ final class KvService extends KVGrpc.KVImplBase {
   private final Proposer proposer;
   private final ResponseHeaders headers;
   private final int maxTxnOps;
+  private final java.util.concurrent.Executor reads;
 
-  KvService(RaftNode node, Proposer proposer, ResponseHeaders headers, int maxTxnOps) {
+  /**
+   * @param reads runs range reads (never on Raft or gRPC transport threads: a large scan must
+   *     not hold up other replies)
+   */
+  KvService(RaftNode node, Proposer proposer, ResponseHeaders headers, int maxTxnOps,
+      java.util.concurrent.Executor reads) {
     this.node = node;
     this.proposer = proposer;
     this.headers = headers;
     this.maxTxnOps = maxTxnOps;
+    this.reads = reads;
   }
 
   @Override
@@ -36,10 +43,10 @@ final class KvService extends KVGrpc.KVImplBase {
       CompletableFuture<Void> ready = request.getSerializable()
           ? CompletableFuture.completedFuture(null)
           : node.readBarrier();
-      return ready.thenApply(v -> {
+      return ready.thenApplyAsync(v -> {
         RangeResponse r = node.store().range(request);
         return r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build();
-      });
+      }, reads);
     }, observer);
   }
 
