@@ -55,7 +55,6 @@ final class KvStateMachine extends BaseStateMachine {
   private final KvStore store;
   private final LeaseKeeper leaseKeeper;
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
-  private volatile RaftPeerId leaderId;
 
   private final SnapshotSource snapshots;
   private final java.util.concurrent.ExecutorService installer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -215,7 +214,6 @@ final class KvStateMachine extends BaseStateMachine {
 
   @Override
   public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
-    this.leaderId = newLeaderId;
     if (!groupMemberId.getPeerId().equals(newLeaderId)) {
       leaseKeeper.stepDown();
     }
@@ -224,10 +222,6 @@ final class KvStateMachine extends BaseStateMachine {
   @Override
   public void notifyLeaderReady() {
     leaseKeeper.becomeLeader();
-  }
-
-  RaftPeerId leaderId() {
-    return leaderId;
   }
 
   @Override

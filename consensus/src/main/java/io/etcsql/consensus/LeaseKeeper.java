@@ -197,10 +197,6 @@ final class LeaseKeeper implements AutoCloseable {
         .setLeaseCheckpoint(LeaseCheckpointRequest.newBuilder().addAllCheckpoints(batch)).build());
   }
 
-  long checkpointIntervalMs() {
-    return checkpointIntervalMs;
-  }
-
   @Override
   public void close() {
     timer.shutdownNow();

@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import io.etcsql.kvstore.EtcdError;
 import io.etcsql.kvstore.backend.MetaStore;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -131,8 +130,4 @@ public final class Lessor {
     }
   }
 
-  /** Ids of all leases, for tests and listings. */
-  public List<Long> ids() {
-    return new ArrayList<>(leases.keySet());
-  }
 }
