@@ -41,7 +41,6 @@ final class LeaseKeeper implements AutoCloseable {
 
   private final KvStore store;
   private final Consumer<ReplicatedCommand> proposer;
-  private final long checkpointIntervalMs;
   private final Map<Long, Long> deadlines = new ConcurrentHashMap<>();
   private final Map<Long, Long> revoking = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -57,7 +56,6 @@ final class LeaseKeeper implements AutoCloseable {
   LeaseKeeper(KvStore store, Consumer<ReplicatedCommand> proposer, long checkpointIntervalMs) {
     this.store = store;
     this.proposer = proposer;
-    this.checkpointIntervalMs = checkpointIntervalMs;
     timer.scheduleWithFixedDelay(this::expire, 500, 500, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(this::checkpoint, checkpointIntervalMs, checkpointIntervalMs, TimeUnit.MILLISECONDS);
   }
