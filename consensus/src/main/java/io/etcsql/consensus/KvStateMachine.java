@@ -27,6 +27,7 @@ import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,6 +86,17 @@ final class KvStateMachine extends BaseStateMachine {
       }
       setLastAppliedTermIndex(snapshot.getTermIndex());
     }
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
+  }
+
+  /** Stops applying while a snapshot replaces the store (Ratis reloads only a paused machine). */
+  @Override
+  public void pause() {
+    if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+      getLifeCycle().transition(LifeCycle.State.PAUSING);
+      getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
   }
 
   /**
@@ -98,6 +110,8 @@ final class KvStateMachine extends BaseStateMachine {
     LOG.info("behind the leader's log (it starts at {}): installing a snapshot from {}", firstTermIndexInLog, leader);
     return CompletableFuture.supplyAsync(() -> {
       try (java.io.InputStream in = snapshots.open(leader)) {
+        // Ratis reloads a paused state machine once it has the snapshot's index (see reinitialize)
+        pause();
         long[] at = store.installSnapshot(in);
         TermIndex ti = TermIndex.valueOf(at[0], at[1]);
         setLastAppliedTermIndex(ti);
@@ -171,6 +185,18 @@ final class KvStateMachine extends BaseStateMachine {
       if (id != 0 && store.lessor().lookup(id) == null) {
         return id;
       }
+    }
+  }
+
+  /**
+   * Called by Ratis after a snapshot installation, on the paused state machine: the store was
+   * already replaced by {@link #notifyInstallSnapshotFromLeader}, so only resume.
+   */
+  @Override
+  public void reinitialize() throws IOException {
+    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+      getLifeCycle().transition(LifeCycle.State.STARTING);
+      getLifeCycle().transition(LifeCycle.State.RUNNING);
     }
   }
 

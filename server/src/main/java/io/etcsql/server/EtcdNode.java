@@ -37,7 +37,7 @@ public final class EtcdNode implements Closeable {
   private final KvStore store;
   private final RaftNode raft;
   private final List<Server> servers = new ArrayList<>();
-  private final Thread announcer;
+  private final Proposer proposer;
   private final java.util.concurrent.ExecutorService reads;
   private volatile boolean closed;
 
@@ -73,7 +73,7 @@ public final class EtcdNode implements Closeable {
           return t;
         });
     for (InetSocketAddress addr : config.clientListenAddresses()) {
-      Server s = NettyServerBuilder.forAddress(addr)
+      servers.add(NettyServerBuilder.forAddress(addr)
           // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
@@ -85,34 +85,66 @@ public final class EtcdNode implements Closeable {
           .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl), sizeLimit))
           .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member), sizeLimit))
           .addService(ServerInterceptors.intercept(new ClusterService(raft, headers, identity), sizeLimit))
-          .build()
-          .start();
-      servers.add(s);
-      LOG.info("serving client requests on {}", addr);
+          .build());
     }
-    this.announcer = new Thread(() -> announce(proposer), "member-announcer");
-    announcer.setDaemon(true);
-    announcer.start();
+    this.proposer = proposer;
   }
 
-  /** Starts a member with the given configuration. */
-  public static EtcdNode start(NodeConfig config) throws IOException {
+  /**
+   * Opens the member's store and joins its Raft group; clients are served only after {@link
+   * #serve()}.
+   */
+  public static EtcdNode open(NodeConfig config) throws IOException {
     return new EtcdNode(config);
   }
 
-  /** Publishes this member's name and client URLs through Raft (etcd's member attributes). */
+  /** Opens the member and serves clients as soon as it is published (see {@link #serve()}). */
+  public static EtcdNode start(NodeConfig config) throws IOException {
+    EtcdNode node = open(config);
+    node.serve();
+    return node;
+  }
+
+  /**
+   * As etcd: first publishes this member's name and client URLs through Raft (which needs a
+   * quorum, so it waits for one), then listens for clients.
+   */
+  public void serve() throws IOException {
+    announce(proposer);
+    for (Server s : servers) {
+      if (closed) {
+        return;
+      }
+      s.start();
+      LOG.info("serving client requests on {}", s.getListenSockets());
+    }
+  }
+
+  /**
+   * Publishes this member's name and client URLs through Raft (etcd's member attributes), on
+   * every start as etcd does, and returns once this member has applied it. Waits for a quorum;
+   * returns early only when the member is closed.
+   */
   private void announce(Proposer proposer) {
     List<String> urls = new ArrayList<>();
     config.advertiseClientUrls().forEach(u -> urls.add(u.toString()));
-    while (!closed && !store.memberClientUrls(config.name()).equals(urls)) {
+    ReplicatedCommand publish = ReplicatedCommand.newBuilder().setMemberAttributes(
+        MemberAttributes.newBuilder().setName(config.name()).addAllClientUrls(urls)).build();
+    boolean published = false;
+    while (!closed) {
       try {
-        proposer.raw(ReplicatedCommand.newBuilder().setMemberAttributes(
-            MemberAttributes.newBuilder().setName(config.name()).addAllClientUrls(urls)).build()).get();
-      } catch (Exception e) {
-        if (e instanceof InterruptedException) {
-          Thread.currentThread().interrupt();
-          return;
+        if (!published) {
+          proposer.raw(publish).get();
+          published = true;
         }
+        raft.readBarrier().get(); // applied here too, so this member's own member list shows it
+        LOG.info("published member {} with client URLs {}", config.name(), urls);
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Exception e) {
+        LOG.debug("publishing member attributes: {}", e.toString());
         try {
           Thread.sleep(500);
         } catch (InterruptedException ie) {
@@ -122,6 +154,7 @@ public final class EtcdNode implements Closeable {
       }
     }
   }
+
 
   public RaftNode raft() {
     return raft;
@@ -140,7 +173,6 @@ public final class EtcdNode implements Closeable {
       return;
     }
     closed = true;
-    announcer.interrupt();
     for (Server s : servers) {
       s.shutdown();
     }

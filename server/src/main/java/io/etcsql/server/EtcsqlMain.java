@@ -41,7 +41,7 @@ public final class EtcsqlMain {
     parsed.warnings().forEach(log::warn);
     EtcdNode node;
     try {
-      node = EtcdNode.start(parsed.config());
+      node = EtcdNode.open(parsed.config());
     } catch (Exception e) {
       log.error("etcsql member {} failed to start: {}", parsed.config().name(), e.getMessage());
       log.debug("start-up failure", e);
@@ -55,6 +55,14 @@ public final class EtcsqlMain {
         log.warn("error while stopping", e);
       }
     }, "shutdown"));
+    try {
+      node.serve();
+    } catch (Exception e) {
+      log.error("etcsql member {} failed to serve clients: {}", parsed.config().name(), e.getMessage());
+      log.debug("serve failure", e);
+      System.exit(1);
+      return;
+    }
     log.info("etcsql member {} ready to serve client requests", parsed.config().name());
     node.awaitTermination();
   }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -87,6 +88,7 @@ public final class ServerProcess {
     private final int clientPort;
     private final int peerPort;
     private volatile List<String> flags;
+    private volatile Map<String, String> extraEnv = Map.of();
     private volatile Process process;
     private int starts;
 
@@ -170,6 +172,19 @@ public final class ServerProcess {
         this.flags = List.copyOf(newFlags);
     }
 
+    /**
+     * Extra environment variables for the next {@link #start()}. They are added after the caller's {@code ETCD*}
+     * variables are removed, so {@code ETCD_*} variables given here do reach the member (e.g. to configure it
+     * through {@code ETCD_NAME}, {@code ETCD_DATA_DIR}, ... instead of flags).
+     */
+    public void setEnv(Map<String, String> env) {
+        this.extraEnv = Map.copyOf(env);
+    }
+
+    public Map<String, String> env() {
+        return extraEnv;
+    }
+
     /** The command line that starts this member. */
     public List<String> command() {
         List<String> cmd = new ArrayList<>();
@@ -191,7 +206,11 @@ public final class ServerProcess {
             Files.createDirectories(baseDir);
             Files.createDirectories(workDir);
             starts++;
-            Files.writeString(logFile, "\n===== start #" + starts + ": " + String.join(" ", command()) + "\n",
+            Map<String, String> env = extraEnv;
+            String envShown = env.isEmpty() ? "" : new java.util.TreeMap<>(env).entrySet().stream()
+                    .map(e -> e.getKey() + "=" + e.getValue() + " ").collect(java.util.stream.Collectors.joining());
+            Files.writeString(logFile, "\n===== start #" + starts + ": " + envShown + String.join(" ", command())
+                            + "\n",
                     StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
             ProcessBuilder pb = new ProcessBuilder(command());
@@ -201,6 +220,7 @@ public final class ServerProcess {
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             // Neither ETCD_* nor ETCDCTL_* variables of the caller may change the member's configuration.
             pb.environment().keySet().removeIf(k -> k.startsWith("ETCD"));
+            pb.environment().putAll(env);
             String javaOpts = System.getProperty("etcsql.it.javaOpts");
             if (javaOpts != null && !javaOpts.isBlank()) {
                 pb.environment().put("ETCSQL_JAVA_OPTS", javaOpts);
@@ -253,7 +273,8 @@ public final class ServerProcess {
         return waitReady(defaultStartTimeout());
     }
 
-    private Integer exitCode() {
+    /** The exit code of the last run, or null while it runs (or if it was never started). */
+    public Integer exitCode() {
         Process p = process;
         if (p == null || p.isAlive()) {
             return null;
