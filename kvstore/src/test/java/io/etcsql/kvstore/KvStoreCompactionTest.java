@@ -22,23 +22,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Compaction and the history the watch hub reads (MvccStore as HistoryReader). */
-class KvStoreCompactionTest {
-  @TempDir
-  Path dir;
-  KvStoreFixture s;
-
+class KvStoreCompactionTest extends StoreTestBase {
   /**
    * rev 2: put a=v1; 3: put a=v2; 4: put b=v1; 5: put a=v3; 6: delete b; 7: txn {put c=v1, put ab=v1}.
    */
   @BeforeEach
-  void open() throws Exception {
-    s = new KvStoreFixture(dir);
+  void seed() throws Exception {
     s.put("a", "v1");
     s.put("a", "v2");
     s.put("b", "v1");
@@ -48,10 +41,6 @@ class KvStoreCompactionTest {
     assertEquals(7, s.revision());
   }
 
-  @AfterEach
-  void close() {
-    s.close();
-  }
 
   private MvccStore mvcc() {
     return s.store.mvcc();

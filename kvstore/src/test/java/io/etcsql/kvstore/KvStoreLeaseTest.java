@@ -17,28 +17,11 @@ import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.grpcapi.mvccpb.Event;
 import io.etcsql.kvstore.lease.Lease;
 import io.etcsql.kvstore.lease.Lessor;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Lease grant, revoke and checkpoint as replicated commands. */
-class KvStoreLeaseTest {
-  @TempDir
-  Path dir;
-  KvStoreFixture s;
-
-  @BeforeEach
-  void open() throws Exception {
-    s = new KvStoreFixture(dir);
-  }
-
-  @AfterEach
-  void close() {
-    s.close();
-  }
+class KvStoreLeaseTest extends StoreTestBase {
 
   private Lease lease(long id) {
     return s.store.lessor().lookup(id);

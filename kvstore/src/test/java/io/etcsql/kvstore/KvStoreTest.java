@@ -20,29 +20,12 @@ import io.etcsql.grpcapi.etcdserverpb.RangeRequest.SortOrder;
 import io.etcsql.grpcapi.etcdserverpb.RangeRequest.SortTarget;
 import io.etcsql.grpcapi.etcdserverpb.RangeResponse;
 import io.etcsql.grpcapi.mvccpb.KeyValue;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Revision numbering, Range, Put and DeleteRange through the public KvStore API, against etcd's semantics. */
-class KvStoreTest {
-  @TempDir
-  Path dir;
-  KvStoreFixture s;
-
-  @BeforeEach
-  void open() throws Exception {
-    s = new KvStoreFixture(dir);
-  }
-
-  @AfterEach
-  void close() {
-    s.close();
-  }
+class KvStoreTest extends StoreTestBase {
 
   private static final String FF = new String(new byte[] {(byte) 0xff}, java.nio.charset.StandardCharsets.ISO_8859_1);
   private static final ByteString FF_KEY = ByteString.copyFrom(new byte[] {(byte) 0xff});

@@ -25,24 +25,16 @@ import io.etcsql.grpcapi.etcdserverpb.ResponseOp;
 import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
 import io.etcsql.grpcapi.etcdserverpb.TxnResponse;
 import io.etcsql.grpcapi.mvccpb.KeyValue;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Txn through the public KvStore API: compares, branches, nesting and revisions as etcd's applier. */
-class KvStoreTxnTest {
-  @TempDir
-  Path dir;
-  KvStoreFixture s;
-
+class KvStoreTxnTest extends StoreTestBase {
   /** a="1" (rev 2), b="2" (rev 3), lease 5 granted, l="x" with lease 5 (rev 4). */
   @BeforeEach
-  void open() throws Exception {
-    s = new KvStoreFixture(dir);
+  void seed() throws Exception {
     s.put("a", "1");
     s.put("b", "2");
     assertTrue(s.grant(5, 60).hasLeaseGrant());
@@ -50,10 +42,6 @@ class KvStoreTxnTest {
     assertEquals(4, s.revision());
   }
 
-  @AfterEach
-  void close() {
-    s.close();
-  }
 
   private static final CompareTarget VERSION = CompareTarget.VERSION;
   private static final CompareTarget CREATE = CompareTarget.CREATE;
