@@ -106,10 +106,17 @@ final class KvStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
       org.apache.ratis.proto.RaftProtos.RoleInfoProto roleInfo, TermIndex firstTermIndexInLog) {
+    if (firstTermIndexInLog.getIndex() <= store.appliedIndex() + 1) {
+      // the leader still has every entry this member lacks (e.g. a new member of a young
+      // cluster): no snapshot is needed; null tells Ratis to replicate the log instead
+      LOG.info("the leader's log starts at {}: catching up from the log", firstTermIndexInLog);
+      return CompletableFuture.completedFuture(null);
+    }
     String leader = roleInfo.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
+    String leaderClientAddress = roleInfo.getFollowerInfo().getLeaderInfo().getId().getClientAddress();
     LOG.info("behind the leader's log (it starts at {}): installing a snapshot from {}", firstTermIndexInLog, leader);
     return CompletableFuture.supplyAsync(() -> {
-      try (java.io.InputStream in = snapshots.open(leader)) {
+      try (java.io.InputStream in = snapshots.open(leader, leaderClientAddress)) {
         // Ratis reloads a paused state machine once it has the snapshot's index (see reinitialize)
         pause();
         long[] at = store.installSnapshot(in);

@@ -67,11 +67,12 @@ public final class RaftNode implements Closeable {
   private final Map<RaftPeerId, RaftClient> clients = new java.util.LinkedHashMap<>();
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
+  private ConfigurationSync configurationSync;
 
   private RaftNode(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
     this.config = config;
     this.store = store;
-    this.selfId = RaftPeerId.valueOf(config.selfName());
+    this.selfId = RaftPeerId.valueOf(config.selfPeerId());
     List<RaftPeer> peers = new ArrayList<>();
     for (Map.Entry<String, java.net.InetSocketAddress> p : config.peers().entrySet()) {
       peers.add(RaftPeer.newBuilder()
@@ -88,9 +89,12 @@ public final class RaftNode implements Closeable {
     File storage = config.storageDir().toFile();
     boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
     Files.createDirectories(config.storageDir());
+    // a member joining a running cluster starts with an empty group: the leader adds it, and its
+    // configuration (with every member's addresses) arrives through the log or a snapshot notice
+    boolean join = config.join() && !existing;
     this.server = RaftServer.newBuilder()
         .setServerId(selfId)
-        .setGroup(group)
+        .setGroup(join ? RaftGroup.valueOf(groupId) : group)
         .setStateMachine(stateMachine)
         .setProperties(props)
         .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
@@ -154,7 +158,8 @@ public final class RaftNode implements Closeable {
   public static RaftNode start(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
     RaftNode node = new RaftNode(config, store, snapshots);
     node.server.start();
-    LOG.info("raft member {} started in group {} with peers {}", config.selfName(), node.group.getGroupId(),
+    node.configurationSync = new ConfigurationSync(node, store);
+    LOG.info("raft member {} started in group {} with peers {}", config.selfPeerId(), node.group.getGroupId(),
         config.peers());
     return node;
   }
@@ -289,15 +294,69 @@ public final class RaftNode implements Closeable {
     }
   }
 
-  /** This member's name. */
-  public String selfName() {
+  /** This member's Raft peer id (its etcd member id in hex). */
+  public String selfPeerId() {
     return selfId.toString();
   }
 
-  /** The current leader's member name, or null while there is none. */
-  public String leaderName() {
+  /** The current leader's Raft peer id (etcd member id in hex), or null while there is none. */
+  public String leaderPeerId() {
     RaftPeerId id = division().getInfo().getLeaderId();
     return id == null ? null : id.toString();
+  }
+
+  /**
+   * The committed Raft configuration's voters or listeners: peer id -> "peerHost:port" or
+   * "peerHost:port|clientHost:port" when the peer's etcd client address is recorded.
+   */
+  public Map<String, String> configuration(boolean listeners) {
+    Map<String, String> out = new java.util.TreeMap<>();
+    for (RaftPeer p : division().getRaftConf().getCurrentPeers(
+        listeners ? RaftPeerRole.LISTENER : RaftPeerRole.FOLLOWER)) {
+      String client = p.getClientAddress();
+      out.put(p.getId().toString(), client == null || client.isEmpty() ? p.getAddress() : p.getAddress() + "|" + client);
+    }
+    return out;
+  }
+
+  private static RaftPeer peer(String id, String addresses, RaftPeerRole role) {
+    String[] a = addresses.split("\\|", 2);
+    RaftPeer.Builder b = RaftPeer.newBuilder().setId(id).setAddress(a[0]).setStartupRole(role);
+    if (a.length > 1) {
+      b.setClientAddress(a[1]);
+    }
+    return b.build();
+  }
+
+  /**
+   * Replaces the Raft configuration (voters and non-voting listeners, peer id -> addresses as
+   * returned by {@link #configuration}).
+   * Blocks until the leader has committed it; new peers must first catch up (Ratis staging).
+   *
+   * @throws IOException if the group could not change its configuration
+   */
+  public void setConfiguration(Map<String, String> voters, Map<String, String> listeners) throws IOException {
+    List<RaftPeer> v = new ArrayList<>();
+    voters.forEach((id, addr) -> v.add(peer(id, addr, RaftPeerRole.FOLLOWER)));
+    List<RaftPeer> l = new ArrayList<>();
+    listeners.forEach((id, addr) -> l.add(peer(id, addr, RaftPeerRole.LISTENER)));
+    RaftClientReply reply = client().admin().setConfiguration(v, l);
+    if (!reply.isSuccess()) {
+      throw new IOException("configuration change failed", reply.getException());
+    }
+  }
+
+  /**
+   * Asks the leader to hand leadership to peer {@code peerId} (etcd's MoveLeader) and waits up to
+   * {@code timeoutMs} for it to take over.
+   *
+   * @throws IOException if the transfer failed or did not finish in time
+   */
+  public void transferLeadership(String peerId, long timeoutMs) throws IOException {
+    RaftClientReply reply = client().admin().transferLeadership(RaftPeerId.valueOf(peerId), timeoutMs);
+    if (!reply.isSuccess()) {
+      throw new IOException("leadership transfer to " + peerId + " failed", reply.getException());
+    }
   }
 
   public boolean isLeader() {
@@ -325,6 +384,9 @@ public final class RaftNode implements Closeable {
   public void close() throws IOException {
     closed = true;
     leaseKeeper.close();
+    if (configurationSync != null) {
+      configurationSync.close();
+    }
     proposals.shutdownNow();
     for (RaftClient c : clients.values()) {
       try {

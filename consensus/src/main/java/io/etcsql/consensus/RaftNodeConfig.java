@@ -9,8 +9,8 @@ import java.util.Map;
  * peer address (where its Raft endpoint listens), the group identity and the timing settings.
  * Mapped from etcd's flags by the server; the one source of truth for consensus settings.
  *
- * @param selfName this member's name (etcd --name); also its Raft peer id
- * @param peers member name -> advertised Raft peer address (from --initial-cluster)
+ * @param selfPeerId this member's Raft peer id: its etcd member id in hex
+ * @param peers Raft peer id -> advertised Raft peer address (from --initial-cluster)
  * @param listenAddress where this member's Raft endpoint binds (--listen-peer-urls)
  * @param clusterToken etcd's --initial-cluster-token; names the Raft group
  * @param storageDir where Ratis keeps its log and snapshot markers
@@ -20,9 +20,11 @@ import java.util.Map;
  * @param maxRequestBytes etcd --max-request-bytes: sizes Raft's log and message buffers
  * @param requestTimeoutMs how long a proposal or read barrier may wait before "request timed out"
  * @param leaseCheckpointIntervalMs how often the leader replicates remaining lease TTLs
+ * @param join true when this member joins a running cluster (etcd's --initial-cluster-state
+ *     existing): with no Raft state yet it starts outside the group until the leader adds it
  */
 public record RaftNodeConfig(
-    String selfName,
+    String selfPeerId,
     Map<String, InetSocketAddress> peers,
     InetSocketAddress listenAddress,
     String clusterToken,
@@ -32,4 +34,5 @@ public record RaftNodeConfig(
     long snapshotCount,
     int maxRequestBytes,
     long requestTimeoutMs,
-    long leaseCheckpointIntervalMs) {}
+    long leaseCheckpointIntervalMs,
+    boolean join) {}

@@ -9,6 +9,11 @@ import java.io.InputStream;
  * knows how to reach a member.
  */
 public interface SnapshotSource {
-  /** Opens a stream of the named member's current snapshot. */
-  InputStream open(String memberName) throws IOException;
+  /**
+   * Opens a stream of the current snapshot of the member with this Raft peer id.
+   *
+   * @param clientAddressHint the member's etcd client "host:port" as recorded in the Raft
+   *     configuration, or empty: used when this member's own registry does not know it yet
+   */
+  InputStream open(String peerId, String clientAddressHint) throws IOException;
 }

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RaftNodeTest {
   private static final ByteString ZERO = ByteString.copyFrom(new byte[] {0});
-  private static final SnapshotSource NO_SNAPSHOTS = name -> {
+  private static final SnapshotSource NO_SNAPSHOTS = (name, clientAddress) -> {
     throw new IOException("this test never purges the Raft log");
   };
 
@@ -83,7 +83,7 @@ class RaftNodeTest {
   private Member start(String name) throws IOException {
     KvStore store = KvStore.open(dir.resolve(name).resolve("kv"), new KvStore.Options(4096, Duration.ofMinutes(10)));
     RaftNodeConfig config = new RaftNodeConfig(name, peers, peers.get(name), "raft-node-test",
-        dir.resolve(name).resolve("raft"), 100, 1000, 100_000, 2 * 1024 * 1024, 10_000, 1000);
+        dir.resolve(name).resolve("raft"), 100, 1000, 100_000, 2 * 1024 * 1024, 10_000, 1000, false);
     RaftNode node = RaftNode.start(config, store, NO_SNAPSHOTS);
     Member m = new Member(name, store, node);
     members.put(name, m);
@@ -124,7 +124,7 @@ class RaftNodeTest {
     await(Duration.ofSeconds(20), () -> {
       String first = null;
       for (Member m : members.values()) {
-        String l = m.node.leaderName();
+        String l = m.node.leaderPeerId();
         if (l == null || !members.containsKey(l) || (first != null && !first.equals(l))) {
           return false;
         }

@@ -45,8 +45,12 @@ final class Applier {
   private final Lessor lessor;
   private final MetaStore meta;
   private final WatchHub watchHub;
+  private final MemberRegistry members;
+  private final Alarms alarms;
 
   Applier(MvccStore mvcc, Lessor lessor, MetaStore meta, WatchHub watchHub) {
+    this.members = new MemberRegistry(meta);
+    this.alarms = new Alarms(meta);
     this.mvcc = mvcc;
     this.lessor = lessor;
     this.meta = meta;
@@ -55,6 +59,7 @@ final class Applier {
 
   CommandResult apply(long index, ReplicatedCommand cmd) {
     CommandResult.Builder r = CommandResult.newBuilder();
+    alarms.checkCapped(cmd); // etcd's applierV3Capped while NOSPACE is active
     switch (cmd.getRequestCase()) {
       case PUT -> r.setPut(put(index, cmd));
       case DELETE_RANGE -> r.setDeleteRange(deleteRange(index, cmd));
@@ -63,11 +68,10 @@ final class Applier {
       case LEASE_GRANT -> r.setLeaseGrant(leaseGrant(cmd.getLeaseGrant()));
       case LEASE_REVOKE -> r.setLeaseRevoke(leaseRevoke(index, cmd));
       case LEASE_CHECKPOINT -> r.setLeaseCheckpoint(leaseCheckpoint(cmd.getLeaseCheckpoint()));
-      case MEMBER_ATTRIBUTES -> {
-        meta.setMemberClientUrls(cmd.getMemberAttributes().getName(),
-            String.join("\n", cmd.getMemberAttributes().getClientUrlsList()));
-        r.setMemberAttributes(cmd.getMemberAttributes());
-      }
+      case MEMBER_ATTRIBUTES -> r.setMemberAttributes(members.publish(cmd.getMemberAttributes()));
+      case MEMBER_BOOTSTRAP -> r.setMemberBootstrap(members.bootstrap(cmd.getMemberBootstrap()));
+      case MEMBER_CHANGE -> r.setMemberChange(members.change(cmd.getMemberChange()));
+      case ALARM -> r.setAlarm(alarms.apply(cmd.getAlarm()));
       default -> throw new IllegalArgumentException("unknown replicated command " + cmd.getRequestCase());
     }
     return r.build();

@@ -26,7 +26,16 @@ public enum EtcdError {
   LEADER_CHANGED("etcdserver: leader changed"),
   STOPPED("etcdserver: server stopped"),
   TIMEOUT("etcdserver: request timed out"),
-  CORRUPT("etcdserver: corrupt cluster");
+  CORRUPT("etcdserver: corrupt cluster"),
+  MEMBER_EXIST("etcdserver: member ID already exist"),
+  PEER_URL_EXIST("etcdserver: Peer URLs already exists"),
+  MEMBER_NOT_FOUND("etcdserver: member not found"),
+  MEMBER_BAD_URLS("etcdserver: given member URLs are invalid"),
+  MEMBER_NOT_LEARNER("etcdserver: can only promote a learner member"),
+  LEARNER_NOT_READY("etcdserver: can only promote a learner member which is in sync with leader"),
+  NOT_SUPPORTED_FOR_LEARNER("etcdserver: rpc not supported for learner"),
+  BAD_LEADER_TRANSFEREE("etcdserver: bad leader transferee"),
+  LEADER_TRANSFER_TIMEOUT("etcdserver: request timed out, leader transfer took too long");
 
   private final String message;
 

@@ -192,7 +192,8 @@ public final class KvStore implements Closeable {
     long compact;
     long revision;
     Map<Long, byte[]> leases;
-    Map<String, String> members;
+    Map<Long, byte[]> members;
+    long clusterId;
     AutoCloseable pin;
     synchronized (applyLock) {
       m = mvcc;
@@ -201,10 +202,11 @@ public final class KvStore implements Closeable {
       revision = m.currentRevision();
       leases = meta.allLeases();
       members = meta.allMembers();
+      clusterId = meta.clusterId();
       pin = m.pinHistory();
     }
     try (pin) {
-      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, members, log);
+      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, log);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
@@ -249,10 +251,28 @@ public final class KvStore implements Closeable {
     return mvcc.range(request);
   }
 
-  /** The client URLs member {@code name} announced through Raft, or an empty list. */
-  public java.util.List<String> memberClientUrls(String name) {
-    String urls = meta.memberClientUrls(name);
-    return urls == null || urls.isEmpty() ? java.util.List.of() : java.util.List.of(urls.split("\n"));
+  /** The registered members (etcd's membership, replicated), in id order. */
+  public java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> members() {
+    java.util.Map<Long, byte[]> all;
+    synchronized (applyLock) {
+      all = new java.util.TreeMap<>(meta.allMembers()); // never half of a command's changes
+    }
+    java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> out = new java.util.ArrayList<>();
+    for (byte[] enc : all.values()) {
+      out.add(MemberRegistry.decode(enc));
+    }
+    return out;
+  }
+
+  /** The registered member with this id, or null. */
+  public io.etcsql.grpcapi.etcdserverpb.Member member(long id) {
+    byte[] enc = meta.member(id);
+    return enc == null ? null : MemberRegistry.decode(enc);
+  }
+
+  /** The cluster id recorded when the cluster was bootstrapped, or 0 before that. */
+  public long clusterId() {
+    return meta.clusterId();
   }
 
   public MvccStore mvcc() {
@@ -270,6 +290,72 @@ public final class KvStore implements Closeable {
   /** Size of the store's files on disk, in bytes. */
   public long sizeOnDisk() {
     return log.sizeOnDisk() + meta.sizeOnDisk();
+  }
+
+  // ---------------------------------------------------------------- maintenance (issue #3)
+
+  /** The active alarms of type {@code type} ({@code NONE}: every alarm), as etcd's alarm store. */
+  public java.util.List<io.etcsql.grpcapi.etcdserverpb.AlarmMember> alarms(
+      io.etcsql.grpcapi.etcdserverpb.AlarmType type) {
+    return new Alarms(meta).list(type);
+  }
+
+  /** Bytes the stored data takes (records, metadata, leases): Status.dbSizeInUse, and what the quota counts. */
+  public long sizeInUse() {
+    return log.sizeInUse() + meta.bytesInUse();
+  }
+
+  /**
+   * etcd's {@code HashKV}: see {@link io.etcsql.kvstore.mvcc.KvHash#hashKv}.
+   *
+   * @return {hash, current revision, compact revision}
+   */
+  public long[] hashKv(long revision) {
+    return io.etcsql.kvstore.mvcc.KvHash.hashKv(mvcc, revision);
+  }
+
+  /**
+   * etcd's {@code Hash} of the whole store at one applied index: every stored revision, the
+   * compaction revision, the leases and the alarms (see {@link io.etcsql.kvstore.mvcc.KvHash#hashAll}).
+   *
+   * @return {hash, revision}
+   */
+  public long[] hash() {
+    MvccStore m;
+    long revision;
+    Map<Long, byte[]> leases;
+    byte[] alarmBytes;
+    AutoCloseable pin;
+    synchronized (applyLock) {
+      m = mvcc;
+      revision = m.currentRevision();
+      leases = meta.allLeases();
+      alarmBytes = meta.alarms();
+      pin = m.pinHistory();
+    }
+    try (pin) {
+      return new long[] {io.etcsql.kvstore.mvcc.KvHash.hashAll(m, revision, leases, alarmBytes), revision};
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * etcd's defragmentation: rewrites every revision segment compactly, one at a time, holding
+   * the apply lock only while one segment is copied (reads go on throughout).
+   *
+   * @return bytes of file size given back
+   */
+  public long defragment() throws IOException {
+    long freed = 0;
+    for (long first : log.segmentStarts()) {
+      synchronized (applyLock) {
+        freed += log.defragment(first);
+      }
+    }
+    return freed;
   }
 
   /** Forces everything applied so far to disk. */

@@ -28,7 +28,7 @@ import java.util.Map;
  * "etcsql-snapshot-v1" (modified UTF-8)
  * raftTerm:8 raftIndex:8 compactRevision:8 revision:8
  * leaseCount:4 { id:8 len:4 bytes }
- * memberCount:4 { name:UTF clientUrls:UTF }
+ * clusterId:8 memberCount:4 { id:8 len:4 encodedMember }
  * { 1:1 main:8 sub:4 len:4 encodedRecord }   every stored revision record, in revision order
  * 0:1
  * zero padding to a multiple of 512 bytes    (etcdctl snapshot save checks this, as for bbolt)
@@ -36,7 +36,7 @@ import java.util.Map;
  * </pre>
  */
 final class SnapshotFormat {
-  private static final String MAGIC = "etcsql-snapshot-v1";
+  private static final String MAGIC = "etcsql-snapshot-v2";
   private static final int DIGEST_BYTES = 32;
   private static final int ALIGNMENT = 512;
 
@@ -53,7 +53,7 @@ final class SnapshotFormat {
   }
 
   static void write(OutputStream raw, long term, long index, long compact, long revision,
-      Map<Long, byte[]> leases, Map<String, String> members, RevisionLog log) throws IOException {
+      Map<Long, byte[]> leases, long clusterId, Map<Long, byte[]> members, RevisionLog log) throws IOException {
     MessageDigest sha = sha256();
     BufferedOutputStream buffered = new BufferedOutputStream(raw, 64 * 1024);
     long[] written = new long[1];
@@ -81,10 +81,12 @@ final class SnapshotFormat {
       d.writeInt(e.getValue().length);
       d.write(e.getValue());
     }
+    d.writeLong(clusterId);
     d.writeInt(members.size());
-    for (Map.Entry<String, String> e : members.entrySet()) {
-      d.writeUTF(e.getKey());
-      d.writeUTF(e.getValue());
+    for (Map.Entry<Long, byte[]> e : members.entrySet()) {
+      d.writeLong(e.getKey());
+      d.writeInt(e.getValue().length);
+      d.write(e.getValue());
     }
     for (long[] rev : log.revisionsUpTo(revision)) {
       RevisionRecord rec = log.read(rev[0], (int) rev[1], true);
@@ -158,9 +160,13 @@ final class SnapshotFormat {
         d.readFully(enc);
         meta.putLease(id, enc);
       }
+      meta.setClusterId(d.readLong());
       int members = d.readInt();
       for (int i = 0; i < members; i++) {
-        meta.setMemberClientUrls(d.readUTF(), d.readUTF());
+        long id = d.readLong();
+        byte[] enc = new byte[d.readInt()];
+        d.readFully(enc);
+        meta.putMember(id, enc);
       }
       List<RevisionRecord> batch = new ArrayList<>();
       long batchMain = -1;

@@ -1,6 +1,8 @@
 package io.etcsql.server;
 
 import io.etcsql.grpcapi.etcdserverpb.Member;
+import io.etcsql.grpcapi.etcsqlpb.MemberBootstrap;
+import io.etcsql.kvstore.KvStore;
 import io.etcsql.server.config.NodeConfig;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -13,28 +15,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Member and cluster ids, computed exactly as etcd computes them for a cluster bootstrapped with
- * the same flags: a member id is the first 8 bytes (big-endian) of SHA-1 over its sorted peer
- * URLs followed by the cluster token; the cluster id is the same over the sorted member ids.
+ * Who is in the cluster. Bootstrap ids are computed exactly as etcd computes them for a cluster
+ * started with the same flags: a member id is the first 8 bytes (big-endian) of SHA-1 over its
+ * sorted peer URLs followed by the cluster token; the cluster id is the same over the sorted
+ * member ids. After bootstrap, membership is the replicated registry in the store (changed by
+ * the Cluster service); a member's Raft peer id is its member id in hex.
  */
 public final class ClusterIdentity {
-  private final Map<String, Long> memberIds = new LinkedHashMap<>();
-  private final Map<String, List<String>> peerUrls = new LinkedHashMap<>();
-  private final long clusterId;
+  private final KvStore store;
+  private final Map<String, Long> bootstrapIds = new LinkedHashMap<>();
+  private final List<Member> bootstrapMembers = new ArrayList<>();
+  private final long bootstrapClusterId;
   private final long selfId;
 
-  public ClusterIdentity(NodeConfig config) {
+  public ClusterIdentity(NodeConfig config, KvStore store) {
+    this.store = store;
     for (Map.Entry<String, List<URI>> e : config.initialCluster().entrySet()) {
       List<String> urls = new ArrayList<>();
       for (URI u : e.getValue()) {
         urls.add(u.toString());
       }
       urls.sort(null);
-      peerUrls.put(e.getKey(), urls);
-      memberIds.put(e.getKey(), memberId(urls, config.initialClusterToken()));
+      long id = memberId(urls, config.initialClusterToken());
+      bootstrapIds.put(e.getKey(), id);
+      bootstrapMembers.add(Member.newBuilder().setID(id).addAllPeerURLs(urls).build());
     }
-    this.clusterId = clusterId(memberIds.values());
-    this.selfId = memberIds.get(config.name());
+    this.bootstrapClusterId = clusterId(bootstrapIds.values());
+    this.selfId = bootstrapIds.get(config.name());
   }
 
   static long memberId(List<String> sortedPeerUrls, String token) {
@@ -63,31 +70,42 @@ public final class ClusterIdentity {
     }
   }
 
+  /** A Raft peer id for a member id. */
+  public static String peerId(long memberId) {
+    return Long.toHexString(memberId);
+  }
+
+  /** The member id behind a Raft peer id, or 0 for null. */
+  public static long memberIdOf(String peerId) {
+    return peerId == null ? 0 : Long.parseUnsignedLong(peerId, 16);
+  }
+
+  /** The bootstrap members' Raft peer ids -> their first peer URL (from --initial-cluster). */
+  public Map<String, URI> bootstrapPeers(NodeConfig config) {
+    Map<String, URI> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Long> e : bootstrapIds.entrySet()) {
+      out.put(peerId(e.getValue()), config.initialCluster().get(e.getKey()).get(0));
+    }
+    return out;
+  }
+
+  /** The command that records the bootstrapped cluster in the replicated registry. */
+  public MemberBootstrap bootstrap() {
+    return MemberBootstrap.newBuilder().setClusterId(bootstrapClusterId).addAllMembers(bootstrapMembers).build();
+  }
+
   public long clusterId() {
-    return clusterId;
+    long id = store.clusterId();
+    return id != 0 ? id : bootstrapClusterId;
   }
 
   public long selfId() {
     return selfId;
   }
 
-  /** The member id of the member named {@code name}, or 0 if unknown. */
-  public long idOf(String name) {
-    Long id = name == null ? null : memberIds.get(name);
-    return id == null ? 0 : id;
-  }
-
-  /** Every member, with the client URLs each has announced (none yet: "unstarted"). */
-  public List<Member> members(java.util.function.Function<String, List<String>> clientUrls) {
-    List<Member> out = new ArrayList<>();
-    for (Map.Entry<String, Long> e : memberIds.entrySet()) {
-      List<String> urls = clientUrls.apply(e.getKey());
-      Member.Builder m = Member.newBuilder().setID(e.getValue()).addAllPeerURLs(peerUrls.get(e.getKey()));
-      if (!urls.isEmpty()) {
-        m.setName(e.getKey()).addAllClientURLs(urls);
-      }
-      out.add(m.build());
-    }
-    return out;
+  /** The current members (before the bootstrap is applied: the bootstrap members, unstarted). */
+  public List<Member> members() {
+    List<Member> registered = store.members();
+    return registered.isEmpty() ? bootstrapMembers : registered;
   }
 }

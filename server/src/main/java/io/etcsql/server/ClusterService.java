@@ -2,21 +2,45 @@ package io.etcsql.server;
 
 import io.etcsql.consensus.RaftNode;
 import io.etcsql.grpcapi.etcdserverpb.ClusterGrpc;
+import io.etcsql.grpcapi.etcdserverpb.Member;
+import io.etcsql.grpcapi.etcdserverpb.MemberAddRequest;
+import io.etcsql.grpcapi.etcdserverpb.MemberAddResponse;
 import io.etcsql.grpcapi.etcdserverpb.MemberListRequest;
 import io.etcsql.grpcapi.etcdserverpb.MemberListResponse;
+import io.etcsql.grpcapi.etcdserverpb.MemberPromoteRequest;
+import io.etcsql.grpcapi.etcdserverpb.MemberPromoteResponse;
+import io.etcsql.grpcapi.etcdserverpb.MemberRemoveRequest;
+import io.etcsql.grpcapi.etcdserverpb.MemberRemoveResponse;
+import io.etcsql.grpcapi.etcdserverpb.MemberUpdateRequest;
+import io.etcsql.grpcapi.etcdserverpb.MemberUpdateResponse;
+import io.etcsql.grpcapi.etcsqlpb.MemberChange;
+import io.etcsql.grpcapi.etcsqlpb.MemberChangeResult;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.kvstore.EtcdError;
 import io.grpc.stub.StreamObserver;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
-/** etcd's Cluster service (MemberList so far; membership changes answer UNIMPLEMENTED). */
+/**
+ * etcd's Cluster service. A membership change is one replicated command on the member
+ * registry; Raft's own configuration then follows it (see the consensus layer's
+ * ConfigurationSync): an added member counts for the quorum once it has caught up.
+ */
 final class ClusterService extends ClusterGrpc.ClusterImplBase {
   private final RaftNode node;
+  private final Proposer proposer;
   private final ResponseHeaders headers;
   private final ClusterIdentity identity;
+  private final String clusterToken;
 
-  ClusterService(RaftNode node, ResponseHeaders headers, ClusterIdentity identity) {
+  ClusterService(RaftNode node, Proposer proposer, ResponseHeaders headers, ClusterIdentity identity, String clusterToken) {
     this.node = node;
+    this.proposer = proposer;
     this.headers = headers;
     this.identity = identity;
+    this.clusterToken = clusterToken;
   }
 
   @Override
@@ -25,8 +49,78 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
       CompletableFuture<Void> ready = request.getLinearizable() ? node.readBarrier() : CompletableFuture.completedFuture(null);
       return ready.thenApply(v -> MemberListResponse.newBuilder()
           .setHeader(headers.current())
-          .addAllMembers(identity.members(node.store()::memberClientUrls))
+          .addAllMembers(identity.members())
           .build());
     }, observer);
+  }
+
+  /** etcd's check of peer URLs: each must be an http(s) URL with a host and a port. */
+  private static List<String> checkUrls(List<String> urls) {
+    if (urls.isEmpty()) {
+      throw EtcdError.MEMBER_BAD_URLS.exception();
+    }
+    List<String> sorted = new ArrayList<>();
+    for (String u : urls) {
+      try {
+        URI uri = new URI(u);
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+            || uri.getPort() < 0 || !(uri.getPath() == null || uri.getPath().isEmpty())) {
+          throw EtcdError.MEMBER_BAD_URLS.exception();
+        }
+      } catch (java.net.URISyntaxException e) {
+        throw EtcdError.MEMBER_BAD_URLS.exception();
+      }
+      sorted.add(u);
+    }
+    sorted.sort(null);
+    return sorted;
+  }
+
+  private CompletableFuture<MemberChangeResult> change(MemberChange change) {
+    return proposer.raw(ReplicatedCommand.newBuilder().setMemberChange(change).build())
+        .thenApply(r -> r.getMemberChange());
+  }
+
+  /**
+   * Adds a member. Its id is computed as for a bootstrapped member (SHA-1 of its sorted peer URLs
+   * and the cluster token), so the new member, started with {@code --initial-cluster-state
+   * existing} and the same {@code --initial-cluster-token}, knows its own id.
+   */
+  @Override
+  public void memberAdd(MemberAddRequest request, StreamObserver<MemberAddResponse> observer) {
+    Replies.now(() -> {
+      List<String> urls = checkUrls(request.getPeerURLsList());
+      Member m = Member.newBuilder()
+          .setID(ClusterIdentity.memberId(urls, clusterToken))
+          .addAllPeerURLs(request.getPeerURLsList())
+          .setIsLearner(request.getIsLearner())
+          .build();
+      return change(MemberChange.newBuilder().setAdd(m).build()).thenApply(r -> MemberAddResponse.newBuilder()
+          .setHeader(headers.current()).setMember(r.getMember()).addAllMembers(r.getMembersList()).build());
+    }, observer);
+  }
+
+  @Override
+  public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> observer) {
+    Replies.now(() -> change(MemberChange.newBuilder().setRemove(request.getID()).build())
+        .thenApply(r -> MemberRemoveResponse.newBuilder().setHeader(headers.current())
+            .addAllMembers(r.getMembersList()).build()), observer);
+  }
+
+  @Override
+  public void memberUpdate(MemberUpdateRequest request, StreamObserver<MemberUpdateResponse> observer) {
+    Replies.now(() -> {
+      checkUrls(request.getPeerURLsList());
+      return change(MemberChange.newBuilder().setUpdate(request).build())
+          .thenApply(r -> MemberUpdateResponse.newBuilder().setHeader(headers.current())
+              .addAllMembers(r.getMembersList()).build());
+    }, observer);
+  }
+
+  @Override
+  public void memberPromote(MemberPromoteRequest request, StreamObserver<MemberPromoteResponse> observer) {
+    Replies.now(() -> change(MemberChange.newBuilder().setPromote(request.getID()).build())
+        .thenApply(r -> MemberPromoteResponse.newBuilder().setHeader(headers.current())
+            .addAllMembers(r.getMembersList()).build()), observer);
   }
 }

@@ -38,33 +38,39 @@ public final class EtcdNode implements Closeable {
   private final RaftNode raft;
   private final List<Server> servers = new ArrayList<>();
   private final Proposer proposer;
+  private final AutoCompactor compactor;
+  private final ClusterIdentity identity;
+  private volatile RemovalWatch removalWatch;
   private final java.util.concurrent.ExecutorService reads;
   private volatile boolean closed;
 
   private EtcdNode(NodeConfig config) throws IOException {
     this.config = config;
     Path member = config.dataDir().resolve("member");
-    if (!config.isNewCluster() && !Files.isDirectory(member.resolve("raft"))) {
-      throw new IOException("etcsql: joining an existing cluster (--initial-cluster-state existing with an empty"
-          + " data dir " + config.dataDir() + ") is not supported yet; it comes with membership changes (MemberAdd)");
-    }
     Files.createDirectories(member);
     this.store = KvStore.open(member.resolve("kv"), KvStore.Options.defaults());
+    this.identity = new ClusterIdentity(config, store);
     Map<String, InetSocketAddress> peers = new LinkedHashMap<>();
-    for (Map.Entry<String, List<URI>> e : config.initialCluster().entrySet()) {
-      peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue().get(0)));
+    for (Map.Entry<String, URI> e : identity.bootstrapPeers(config).entrySet()) {
+      peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue()));
     }
     long requestTimeout = 5_000 + 2 * config.electionTimeoutMs();
-    this.raft = RaftNode.start(new RaftNodeConfig(config.name(), peers, config.peerListenAddresses().get(0),
+    this.raft = RaftNode.start(new RaftNodeConfig(ClusterIdentity.peerId(identity.selfId()), peers,
+        config.peerListenAddresses().get(0),
         config.initialClusterToken(), member.resolve("raft"), config.heartbeatIntervalMs(),
         config.electionTimeoutMs(), config.snapshotCount(), config.maxRequestBytes(), requestTimeout,
-        LEASE_CHECKPOINT_INTERVAL_MS), store, new PeerSnapshots(store));
-    ClusterIdentity identity = new ClusterIdentity(config);
+        LEASE_CHECKPOINT_INTERVAL_MS, !config.isNewCluster()), store, new PeerSnapshots(store));
     ResponseHeaders headers = new ResponseHeaders(identity, raft);
     Proposer proposer = new Proposer(raft, config.maxRequestBytes());
     // etcd: minimum lease TTL = ceil(1.5 * election timeout)
     long minTtl = (long) Math.ceil(1.5 * config.electionTimeoutMs() / 1000.0);
     RequestSizeLimit sizeLimit = new RequestSizeLimit(config.maxRequestBytes());
+    LearnerGuard learnerGuard = new LearnerGuard(() -> {
+      io.etcsql.grpcapi.etcdserverpb.Member self = store.member(identity.selfId());
+      return self != null && self.getIsLearner();
+    });
+    QuotaGuard quota = new QuotaGuard(raft, proposer, identity::selfId, config.quotaBackendBytes());
+    this.compactor = AutoCompactor.start(config.autoCompaction(), raft, proposer);
     java.util.concurrent.atomic.AtomicInteger readerNo = new java.util.concurrent.atomic.AtomicInteger();
     this.reads = java.util.concurrent.Executors.newFixedThreadPool(
         Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), r -> {
@@ -79,12 +85,13 @@ public final class EtcdNode implements Closeable {
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .permitKeepAliveTime(5, TimeUnit.SECONDS)
           .permitKeepAliveWithoutCalls(true)
-          .addService(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads), sizeLimit))
+          .addService(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), sizeLimit, learnerGuard))
           .addService(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
-              config.maxRequestBytes()), sizeLimit))
-          .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl), sizeLimit))
-          .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member), sizeLimit))
-          .addService(ServerInterceptors.intercept(new ClusterService(raft, headers, identity), sizeLimit))
+              config.maxRequestBytes()), sizeLimit, learnerGuard))
+          .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), sizeLimit, learnerGuard))
+          .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
+              config.electionTimeoutMs()), sizeLimit, learnerGuard))
+          .addService(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken()), sizeLimit, learnerGuard))
           .build());
     }
     this.proposer = proposer;
@@ -118,6 +125,16 @@ public final class EtcdNode implements Closeable {
       s.start();
       LOG.info("serving client requests on {}", s.getListenSockets());
     }
+    String self = ClusterIdentity.peerId(identity.selfId());
+    removalWatch = new RemovalWatch(store, identity.selfId(),
+        () -> raft.configuration(false).containsKey(self) || raft.configuration(true).containsKey(self), () -> {
+      try {
+        close();
+      } catch (IOException e) {
+        LOG.warn("error while stopping", e);
+      }
+      System.exit(0);
+    });
   }
 
   /**
@@ -128,16 +145,28 @@ public final class EtcdNode implements Closeable {
   private void announce(Proposer proposer) {
     List<String> urls = new ArrayList<>();
     config.advertiseClientUrls().forEach(u -> urls.add(u.toString()));
-    ReplicatedCommand publish = ReplicatedCommand.newBuilder().setMemberAttributes(
-        MemberAttributes.newBuilder().setName(config.name()).addAllClientUrls(urls)).build();
+    ReplicatedCommand publish = ReplicatedCommand.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()
+        .setMemberId(identity.selfId()).setName(config.name()).addAllClientUrls(urls)).build();
     boolean published = false;
+    boolean bootstrapped = !config.isNewCluster();
     while (!closed) {
       try {
+        if (!bootstrapped && store.members().isEmpty()) {
+          // the first start of a new cluster: record the bootstrap members (idempotent)
+          proposer.raw(ReplicatedCommand.newBuilder().setMemberBootstrap(identity.bootstrap()).build()).get();
+        }
+        bootstrapped = true;
         if (!published) {
           proposer.raw(publish).get();
           published = true;
         }
-        raft.readBarrier().get(); // applied here too, so this member's own member list shows it
+        // wait until this member has applied it too, so its own member list shows it (a learner
+        // serves no ReadIndex, so watch the local registry instead)
+        io.etcsql.grpcapi.etcdserverpb.Member self = store.member(identity.selfId());
+        if (self == null || !self.getClientURLsList().equals(urls) || !self.getName().equals(config.name())) {
+          Thread.sleep(100);
+          continue;
+        }
         LOG.info("published member {} with client URLs {}", config.name(), urls);
         return;
       } catch (InterruptedException e) {
@@ -173,6 +202,9 @@ public final class EtcdNode implements Closeable {
       return;
     }
     closed = true;
+    if (removalWatch != null) {
+      removalWatch.close();
+    }
     for (Server s : servers) {
       s.shutdown();
     }
@@ -186,6 +218,7 @@ public final class EtcdNode implements Closeable {
         s.shutdownNow();
       }
     }
+    compactor.close();
     reads.shutdownNow();
     raft.close();
     store.close();

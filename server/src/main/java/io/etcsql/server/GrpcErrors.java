@@ -40,6 +40,16 @@ public final class GrpcErrors {
     CODES.put(EtcdError.STOPPED, Status.Code.UNAVAILABLE);
     CODES.put(EtcdError.TIMEOUT, Status.Code.UNAVAILABLE);
     CODES.put(EtcdError.CORRUPT, Status.Code.DATA_LOSS);
+    CODES.put(EtcdError.MEMBER_EXIST, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.PEER_URL_EXIST, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.MEMBER_NOT_FOUND, Status.Code.NOT_FOUND);
+    CODES.put(EtcdError.MEMBER_BAD_URLS, Status.Code.INVALID_ARGUMENT);
+    CODES.put(EtcdError.MEMBER_NOT_LEARNER, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.LEARNER_NOT_READY, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.NOT_SUPPORTED_FOR_LEARNER, Status.Code.UNAVAILABLE);
+    CODES.put(EtcdError.BAD_LEADER_TRANSFEREE, Status.Code.FAILED_PRECONDITION);
+    // not in etcd 3.4's toGRPCErrorMap: its text with code Unknown
+    CODES.put(EtcdError.LEADER_TRANSFER_TIMEOUT, Status.Code.UNKNOWN);
     for (EtcdError e : EtcdError.values()) {
       if (!CODES.containsKey(e)) {
         throw new ExceptionInInitializerError("no gRPC code for " + e);

@@ -22,13 +22,15 @@ final class KvService extends KVGrpc.KVImplBase {
   private final ResponseHeaders headers;
   private final int maxTxnOps;
   private final java.util.concurrent.Executor reads;
+  private final QuotaGuard quota;
 
   /**
    * @param reads runs range reads (never on Raft or gRPC transport threads: a large scan must
    *     not hold up other replies)
    */
   KvService(RaftNode node, Proposer proposer, ResponseHeaders headers, int maxTxnOps,
-      java.util.concurrent.Executor reads) {
+      java.util.concurrent.Executor reads, QuotaGuard quota) {
+    this.quota = quota;
     this.node = node;
     this.proposer = proposer;
     this.headers = headers;
@@ -54,7 +56,7 @@ final class KvService extends KVGrpc.KVImplBase {
   public void put(PutRequest request, StreamObserver<PutResponse> observer) {
     Replies.now(() -> {
       RequestChecks.checkPut(request);
-      return proposer.put(request).thenApply(r ->
+      return quota.admit(request, () -> proposer.put(request)).thenApply(r ->
           r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }, observer);
   }
@@ -72,7 +74,7 @@ final class KvService extends KVGrpc.KVImplBase {
   public void txn(TxnRequest request, StreamObserver<TxnResponse> observer) {
     Replies.now(() -> {
       RequestChecks.checkTxn(request, maxTxnOps);
-      return proposer.txn(request).thenApply(r ->
+      return quota.admit(request, () -> proposer.txn(request)).thenApply(r ->
           r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }, observer);
   }

@@ -32,12 +32,14 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   private final Proposer proposer;
   private final ResponseHeaders headers;
   private final long minTtlSeconds;
+  private final QuotaGuard quota;
 
   /**
    * @param minTtlSeconds etcd's minimum lease TTL: ceil(1.5 election timeouts), so a lease
    *     cannot expire during a leader election
    */
-  LeaseService(RaftNode node, Proposer proposer, ResponseHeaders headers, long minTtlSeconds) {
+  LeaseService(RaftNode node, Proposer proposer, ResponseHeaders headers, long minTtlSeconds, QuotaGuard quota) {
+    this.quota = quota;
     this.node = node;
     this.proposer = proposer;
     this.headers = headers;
@@ -47,7 +49,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   @Override
   public void leaseGrant(LeaseGrantRequest request, StreamObserver<LeaseGrantResponse> observer) {
     LeaseGrantRequest r = request.getTTL() < minTtlSeconds ? request.toBuilder().setTTL(minTtlSeconds).build() : request;
-    Replies.now(() -> proposer.leaseGrant(r).thenApply(resp ->
+    Replies.now(() -> quota.admit(r, () -> proposer.leaseGrant(r)).thenApply(resp ->
         resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build()), observer);
   }
 

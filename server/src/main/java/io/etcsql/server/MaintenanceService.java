@@ -5,6 +5,21 @@ import io.etcsql.grpcapi.etcdserverpb.MaintenanceGrpc;
 import io.etcsql.grpcapi.etcdserverpb.StatusRequest;
 import io.etcsql.grpcapi.etcdserverpb.StatusResponse;
 import io.etcsql.kvstore.EtcdError;
+import io.etcsql.grpcapi.etcdserverpb.AlarmMember;
+import io.etcsql.grpcapi.etcdserverpb.AlarmRequest;
+import io.etcsql.grpcapi.etcdserverpb.AlarmResponse;
+import io.etcsql.grpcapi.etcdserverpb.AlarmType;
+import io.etcsql.grpcapi.etcdserverpb.DefragmentRequest;
+import io.etcsql.grpcapi.etcdserverpb.DefragmentResponse;
+import io.etcsql.grpcapi.etcdserverpb.HashKVRequest;
+import io.etcsql.grpcapi.etcdserverpb.HashKVResponse;
+import io.etcsql.grpcapi.etcdserverpb.HashRequest;
+import io.etcsql.grpcapi.etcdserverpb.HashResponse;
+import io.etcsql.grpcapi.etcdserverpb.MoveLeaderRequest;
+import io.etcsql.grpcapi.etcdserverpb.MoveLeaderResponse;
+import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import io.etcsql.server.config.Flags;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -16,8 +31,12 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** etcd's Maintenance service (Status and Snapshot so far; the rest answers UNIMPLEMENTED). */
+/**
+ * etcd's Maintenance service: Status, Snapshot, Hash, HashKV, Defragment, Alarm and MoveLeader
+ * (Downgrade, an etcd 3.5 RPC, answers UNIMPLEMENTED).
+ */
 final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MaintenanceService.class);
   /** etcd sends snapshots in 32 KiB pieces. */
   private static final int SNAPSHOT_CHUNK = 32 * 1024;
 
@@ -25,8 +44,19 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   private final ResponseHeaders headers;
   private final ClusterIdentity identity;
   private final Path scratchDir;
+  private final Proposer proposer;
+  private final long electionTimeoutMs;
+  /** Runs the blocking operations (defragmentation, leadership transfer) off gRPC threads. */
+  private final java.util.concurrent.Executor blocking = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "maintenance");
+    t.setDaemon(true);
+    return t;
+  });
 
-  MaintenanceService(RaftNode node, ResponseHeaders headers, ClusterIdentity identity, Path scratchDir) {
+  MaintenanceService(RaftNode node, ResponseHeaders headers, ClusterIdentity identity, Path scratchDir,
+      Proposer proposer, long electionTimeoutMs) {
+    this.proposer = proposer;
+    this.electionTimeoutMs = electionTimeoutMs;
     this.node = node;
     this.headers = headers;
     this.identity = identity;
@@ -80,13 +110,13 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   public void status(StatusRequest request, StreamObserver<StatusResponse> observer) {
     try {
       long size = node.store().sizeOnDisk();
-      String leader = node.leaderName();
+      String leader = node.leaderPeerId();
       StatusResponse.Builder b = StatusResponse.newBuilder()
           .setHeader(headers.current())
           .setVersion(Flags.EMULATED_ETCD_VERSION)
           .setDbSize(size)
-          .setDbSizeInUse(size)
-          .setLeader(identity.idOf(leader))
+          .setDbSizeInUse(Math.min(size, node.store().sizeInUse()))
+          .setLeader(ClusterIdentity.memberIdOf(leader))
           .setRaftIndex(node.commitIndex())
           .setRaftTerm(node.term())
           .setRaftAppliedIndex(node.appliedIndex())
@@ -94,10 +124,95 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
       if (leader == null) {
         b.addErrors(EtcdError.NO_LEADER.message());
       }
+      for (AlarmMember a : node.store().alarms(AlarmType.NONE)) {
+        b.addErrors(alarmText(a));
+      }
       observer.onNext(b.build());
       observer.onCompleted();
     } catch (RuntimeException e) {
       observer.onError(GrpcErrors.toStatus(e));
     }
+  }
+
+  /**
+   * An alarm as etcd prints it in Status.errors (gogoproto's compact text: {@code
+   * memberID:<decimal> alarm:NOSPACE }, with its trailing space).
+   */
+  static String alarmText(AlarmMember a) {
+    return "memberID:" + Long.toUnsignedString(a.getMemberID()) + " alarm:" + a.getAlarm().name() + " ";
+  }
+
+  @Override
+  public void hash(HashRequest request, StreamObserver<HashResponse> observer) {
+    Replies.now(() -> CompletableFuture.supplyAsync(() -> {
+      long[] h = node.store().hash();
+      return HashResponse.newBuilder().setHeader(headers.at(h[1])).setHash((int) h[0]).build();
+    }, blocking), observer);
+  }
+
+  /** etcd's HashKV; {@code compact_revision} is -1 until the first compaction, as etcd's. */
+  @Override
+  public void hashKV(HashKVRequest request, StreamObserver<HashKVResponse> observer) {
+    Replies.now(() -> CompletableFuture.supplyAsync(() -> {
+      long[] h = node.store().hashKv(request.getRevision());
+      return HashKVResponse.newBuilder()
+          .setHeader(headers.at(h[1]))
+          .setHash((int) h[0])
+          .setCompactRevision(h[2] == 0 ? -1 : h[2])
+          .build();
+    }, blocking), observer);
+  }
+
+  /** Rewrites this member's revision segments compactly; the member keeps serving meanwhile. */
+  @Override
+  public void defragment(DefragmentRequest request, StreamObserver<DefragmentResponse> observer) {
+    Replies.now(() -> CompletableFuture.supplyAsync(() -> {
+      try {
+        LOG.info("starting defragment");
+        long freed = node.store().defragment();
+        LOG.info("finished defragment ({} bytes of files given back)", freed);
+        return DefragmentResponse.newBuilder().setHeader(headers.current()).build();
+      } catch (java.io.IOException e) {
+        throw new CompletionException(io.grpc.Status.UNKNOWN.withDescription(e.getMessage()).asRuntimeException());
+      }
+    }, blocking), observer);
+  }
+
+  /** etcd's Alarm: every action (GET too) goes through Raft and answers what applying it gave. */
+  @Override
+  public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> observer) {
+    Replies.now(() -> proposer.raw(ReplicatedCommand.newBuilder().setAlarm(request).build())
+        .thenApply(r -> r.getAlarm().toBuilder().setHeader(headers.current()).build()), observer);
+  }
+
+  /**
+   * etcd's MoveLeader: only the leader answers ("etcdserver: not leader" elsewhere); the target
+   * must be a voting member ("etcdserver: bad leader transferee"); the transfer waits for the
+   * target to take over.
+   */
+  @Override
+  public void moveLeader(MoveLeaderRequest request, StreamObserver<MoveLeaderResponse> observer) {
+    Replies.now(() -> {
+      if (!node.isLeader()) {
+        throw EtcdError.NOT_LEADER.exception();
+      }
+      String target = ClusterIdentity.peerId(request.getTargetID());
+      if (!node.configuration(false).containsKey(target)) {
+        throw EtcdError.BAD_LEADER_TRANSFEREE.exception();
+      }
+      MoveLeaderResponse done = MoveLeaderResponse.newBuilder().setHeader(headers.current()).build();
+      if (target.equals(node.selfPeerId())) {
+        return CompletableFuture.completedFuture(done);
+      }
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          node.transferLeadership(target, Math.max(5_000, 5 * electionTimeoutMs));
+        } catch (java.io.IOException e) {
+          LOG.warn("leadership transfer to {} failed: {}", target, e.toString());
+          throw EtcdError.LEADER_TRANSFER_TIMEOUT.exception();
+        }
+        return MoveLeaderResponse.newBuilder().setHeader(headers.current()).build();
+      }, blocking);
+    }, observer);
   }
 }

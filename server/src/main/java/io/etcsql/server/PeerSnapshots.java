@@ -26,12 +26,17 @@ final class PeerSnapshots implements SnapshotSource {
   }
 
   @Override
-  public InputStream open(String memberName) throws IOException {
-    List<String> urls = store.memberClientUrls(memberName);
-    if (urls.isEmpty()) {
-      throw new IOException("member " + memberName + " has not announced a client URL");
+  public InputStream open(String peerId, String clientAddressHint) throws IOException {
+    io.etcsql.grpcapi.etcdserverpb.Member member = store.member(ClusterIdentity.memberIdOf(peerId));
+    List<String> urls = member == null ? List.of() : member.getClientURLsList();
+    URI url;
+    if (!urls.isEmpty()) {
+      url = URI.create(urls.get(0));
+    } else if (clientAddressHint != null && !clientAddressHint.isEmpty()) {
+      url = URI.create("http://" + clientAddressHint); // a joining member: from the Raft configuration
+    } else {
+      throw new IOException("member " + peerId + " has not published a client URL");
     }
-    URI url = URI.create(urls.get(0));
     ManagedChannel channel = NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
         .usePlaintext()
         .maxInboundMessageSize(16 * 1024 * 1024)

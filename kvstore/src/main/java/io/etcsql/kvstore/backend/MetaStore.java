@@ -90,26 +90,74 @@ public final class MetaStore implements Closeable {
     meta.remove(PENDING);
   }
 
-  /** Client URLs a member announced (newline-separated), or null. */
-  public String memberClientUrls(String name) {
-    byte[] v = meta.get(("member/" + name).getBytes(StandardCharsets.UTF_8));
-    return v == null ? null : new String(v, StandardCharsets.UTF_8);
+  private static final String MEMBER_PREFIX = "member/";
+  private static final byte[] CLUSTER_ID = "cluster-id".getBytes(StandardCharsets.UTF_8);
+
+  private static byte[] memberKey(long id) {
+    return (MEMBER_PREFIX + Long.toHexString(id)).getBytes(StandardCharsets.UTF_8);
   }
 
-  public void setMemberClientUrls(String name, String urls) {
-    meta.put(("member/" + name).getBytes(StandardCharsets.UTF_8), urls.getBytes(StandardCharsets.UTF_8));
+  /** The registered member (an encoded etcdserverpb.Member), or null. */
+  public byte[] member(long id) {
+    return meta.get(memberKey(id));
   }
 
-  /** Every member's announced client URLs: name -> newline-separated URLs. */
-  public Map<String, String> allMembers() {
-    Map<String, String> out = new HashMap<>();
+  public void putMember(long id, byte[] encodedMember) {
+    meta.put(memberKey(id), encodedMember);
+  }
+
+  public void removeMember(long id) {
+    meta.remove(memberKey(id));
+  }
+
+  /** Every registered member: id -> encoded etcdserverpb.Member. */
+  public Map<Long, byte[]> allMembers() {
+    Map<Long, byte[]> out = new HashMap<>();
     for (Map.Entry<byte[], byte[]> e : meta.entrySet()) {
       String k = new String(e.getKey(), StandardCharsets.UTF_8);
-      if (k.startsWith("member/")) {
-        out.put(k.substring("member/".length()), new String(e.getValue(), StandardCharsets.UTF_8));
+      if (k.startsWith(MEMBER_PREFIX)) {
+        out.put(Long.parseUnsignedLong(k.substring(MEMBER_PREFIX.length()), 16), e.getValue());
       }
     }
     return out;
+  }
+
+  /** The cluster id recorded at bootstrap, or 0. */
+  public long clusterId() {
+    byte[] v = meta.get(CLUSTER_ID);
+    return v == null ? 0 : ByteBuffer.wrap(v).getLong();
+  }
+
+  public void setClusterId(long id) {
+    meta.put(CLUSTER_ID, ByteBuffer.allocate(8).putLong(id).array());
+  }
+
+  private static final byte[] ALARMS = "alarms".getBytes(StandardCharsets.UTF_8);
+
+  /** The active alarms, encoded as an {@code etcdserverpb.AlarmResponse} (alarms only), or null. */
+  public byte[] alarms() {
+    return meta.get(ALARMS);
+  }
+
+  /** Replaces the stored alarms; null or empty removes them. */
+  public void setAlarms(byte[] encoded) {
+    if (encoded == null || encoded.length == 0) {
+      meta.remove(ALARMS);
+    } else {
+      meta.put(ALARMS, encoded);
+    }
+  }
+
+  /** Bytes the stored entries (metadata and leases) take, keys and values. */
+  public long bytesInUse() {
+    long total = 0;
+    for (Map.Entry<byte[], byte[]> e : meta.entrySet()) {
+      total += e.getKey().length + e.getValue().length;
+    }
+    for (byte[] v : leases.values()) {
+      total += 8 + v.length;
+    }
+    return total;
   }
 
   public byte[] lease(long id) {

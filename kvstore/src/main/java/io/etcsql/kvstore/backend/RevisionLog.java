@@ -48,12 +48,15 @@ public final class RevisionLog implements Closeable {
   public static final int CHUNK_BYTES = 16 * 1024;
 
   private static final Logger LOG = LoggerFactory.getLogger(RevisionLog.class);
-  private static final Pattern SEGMENT_NAME = Pattern.compile("seg-(\\d{20})\\.cmap");
+  /** {@code seg-<first revision>.cmap}, or {@code seg-<first>.g<generation>.cmap} once defragmented. */
+  private static final Pattern SEGMENT_NAME = Pattern.compile("seg-(\\d{20})(?:\\.g(\\d+))?\\.cmap");
   private static final int AVERAGE_ENTRY_BYTES = 512;
 
   private final Path dir;
   private final long entriesPerSegment;
   private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+  private final SegmentRetirement defrag = new SegmentRetirement();
+  private static final String DEFRAG_SUFFIX = ".defrag";
 
   private static final class Segment {
     final long firstMain;
@@ -61,6 +64,8 @@ public final class RevisionLog implements Closeable {
     final ChronicleMap<byte[], byte[]> map;
     long entriesWritten;
     long bytesWritten;
+    /** Bytes (keys and values) of the entries stored now; written by the writer only. */
+    volatile long liveBytes;
 
     Segment(long firstMain, File file, ChronicleMap<byte[], byte[]> map) {
       this.firstMain = firstMain;
@@ -80,14 +85,31 @@ public final class RevisionLog implements Closeable {
     Files.createDirectories(dir);
     File[] files = dir.toFile().listFiles();
     if (files != null) {
+      // the newest generation of a segment wins: an older one is left only by a crash after a
+      // defragmentation's rename and before the old file's removal
+      java.util.Arrays.sort(files, java.util.Comparator.comparingLong(RevisionLog::generation));
       for (File f : files) {
+        if (f.getName().endsWith(DEFRAG_SUFFIX)) {
+          Files.deleteIfExists(f.toPath()); // a defragmentation interrupted before its swap
+          continue;
+        }
         Matcher m = SEGMENT_NAME.matcher(f.getName());
         if (m.matches()) {
           long first = Long.parseLong(m.group(1));
-          segments.put(first, new Segment(first, f, openMap(f)));
+          Segment older = segments.put(first, new Segment(first, f, openMap(f)));
+          if (older != null) {
+            older.map.close();
+            Files.deleteIfExists(older.file.toPath());
+          }
         }
       }
     }
+  }
+
+  /** The defragmentation generation in a segment file's name (0 for none or another file). */
+  private static long generation(File f) {
+    Matcher m = SEGMENT_NAME.matcher(f.getName());
+    return m.matches() && m.group(2) != null ? Long.parseLong(m.group(2)) : 0;
   }
 
   /** Opens an existing segment (its sizing is read from the file) or creates one so sized. */
@@ -188,6 +210,7 @@ public final class RevisionLog implements Closeable {
         seg.map.put(chunkKey(r.mainRevision(), r.subRevision(), c), part);
         seg.entriesWritten++;
         seg.bytesWritten += part.length + 16;
+        seg.liveBytes += part.length + 16;
       }
     }
   }
@@ -238,6 +261,9 @@ public final class RevisionLog implements Closeable {
       }
       return RevisionRecord.decode(main, sub, enc, withValue);
     } catch (IllegalStateException closed) {
+      if (seg.map.isClosed() && segmentFor(main) != seg && segmentFor(main) != null) {
+        return read(main, sub, withValue); // the segment was rewritten by a defragmentation
+      }
       if (seg.map.isClosed()) {
         return null; // the segment was dropped by a concurrent compaction
       }
@@ -256,9 +282,13 @@ public final class RevisionLog implements Closeable {
   private static void deleteIn(Segment seg, long main, int sub) {
     byte[] first = seg.map.remove(chunkKey(main, sub, 0));
     if (first != null) {
+      seg.liveBytes -= first.length + 16;
       int chunks = ByteBuffer.wrap(first).getInt();
       for (int c = 1; c < chunks; c++) {
-        seg.map.remove(chunkKey(main, sub, c));
+        byte[] part = seg.map.remove(chunkKey(main, sub, c));
+        if (part != null) {
+          seg.liveBytes -= part.length + 16;
+        }
       }
     }
   }
@@ -306,6 +336,7 @@ public final class RevisionLog implements Closeable {
       }
       seg.entriesWritten = entries;
       seg.bytesWritten = bytes;
+      seg.liveBytes = bytes;
     }
   }
 
@@ -338,6 +369,82 @@ public final class RevisionLog implements Closeable {
     return total;
   }
 
+  /** Bytes the stored records take (keys and values of every map entry): etcd's "size in use". */
+  public long sizeInUse() {
+    long total = 0;
+    for (Segment s : segments.values()) {
+      total += s.liveBytes;
+    }
+    return total;
+  }
+
+  /** The first main revision of every segment, oldest first. */
+  public long[] segmentStarts() {
+    return segments.keySet().stream().mapToLong(Long::longValue).toArray();
+  }
+
+  /**
+   * Rewrites one segment compactly (etcd's defragmentation): its live entries are copied into a
+   * fresh map sized to them (the newest segment keeps room for about as many again), the new
+   * file is forced to disk and renamed over the old one, and readers switch to it at once; the
+   * old map is closed a little later, once readers that started on it are done. The caller must
+   * keep writers out (the store holds its apply lock). Nothing changes if the copy fails.
+   *
+   * @return bytes of file size given back (may be negative for a nearly full newest segment)
+   */
+  public long defragment(long firstMain) throws IOException {
+    Segment old = segments.get(firstMain);
+    if (old == null) {
+      return 0;
+    }
+    boolean newest = firstMain == segments.lastKey();
+    long entries = 0;
+    long bytes = 0;
+    for (Map.Entry<byte[], byte[]> e : old.map.entrySet()) {
+      entries++;
+      bytes += e.getValue().length + 16;
+    }
+    long planned = Math.max(16, newest ? Math.max(2 * entries, 256) : entries);
+    int average = (int) Math.max(64, Math.min(CHUNK_BYTES + 4, entries == 0 ? AVERAGE_ENTRY_BYTES : bytes / entries + 1));
+    long before = old.file.length();
+    // a new file name: Chronicle Map shares one open file per path, so the old map's path cannot be reused
+    File target = dir.resolve(String.format("seg-%020d.g%d.cmap", firstMain, generation(old.file) + 1)).toFile();
+    File tmp = new File(target.getPath() + DEFRAG_SUFFIX);
+    Files.deleteIfExists(tmp.toPath());
+    ChronicleMap<byte[], byte[]> fresh = openMap(tmp, planned, average);
+    try {
+      for (Map.Entry<byte[], byte[]> e : old.map.entrySet()) {
+        fresh.put(e.getKey(), e.getValue());
+      }
+      try (FileChannel ch = FileChannel.open(tmp.toPath(), StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      fresh.close();
+    } catch (IOException | RuntimeException e) {
+      fresh.close();
+      Files.deleteIfExists(tmp.toPath());
+      throw e instanceof IOException io ? io : new IOException("defragmenting " + old.file + " failed", e);
+    }
+    // the map was closed before its rename: a map keeps using the path it was created at
+    Files.move(tmp.toPath(), target.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    fresh = openMap(target);
+    Segment s = new Segment(firstMain, target, fresh);
+    s.entriesWritten = entries;
+    s.bytesWritten = bytes;
+    s.liveBytes = bytes;
+    segments.put(firstMain, s);
+    defrag.retire(old.map);
+    try {
+      Files.deleteIfExists(old.file.toPath()); // its space returns once the retired map is closed
+    } catch (IOException e) {
+      LOG.warn("cannot delete defragmented segment file {}", old.file, e);
+    }
+    long after = s.file.length();
+    LOG.info("revision log: defragmented segment {} ({} entries, {} bytes; file now {} bytes)",
+        s.file.getName(), entries, bytes, after);
+    return before - after;
+  }
+
   /** Forces every segment's written pages to disk (fsync of the mapped files). */
   public void sync() throws IOException {
     for (Segment s : segments.values()) {
@@ -361,5 +468,6 @@ public final class RevisionLog implements Closeable {
     for (Segment s : segments.values()) {
       s.map.close();
     }
+    defrag.closeRetired();
   }
 }

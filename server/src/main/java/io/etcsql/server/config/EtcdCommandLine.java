@@ -191,7 +191,9 @@ public final class EtcdCommandLine {
                 (int) v.maxRequestBytes,
                 (int) v.maxTxnOps,
                 v.heartbeatIntervalMs,
-                v.electionTimeoutMs);
+                v.electionTimeoutMs,
+                v.quotaBackendBytes,
+                AutoCompaction.parse(v.autoCompactionMode, v.autoCompactionRetention));
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
     }
@@ -303,6 +305,9 @@ public final class EtcdCommandLine {
         long maxTxnOps = Flags.DEFAULT_MAX_TXN_OPS;
         long heartbeatIntervalMs = Flags.DEFAULT_HEARTBEAT_INTERVAL_MS;
         long electionTimeoutMs = Flags.DEFAULT_ELECTION_TIMEOUT_MS;
+        long quotaBackendBytes = Flags.DEFAULT_QUOTA_BACKEND_BYTES;
+        String autoCompactionRetention = Flags.DEFAULT_AUTO_COMPACTION_RETENTION;
+        String autoCompactionMode = Flags.DEFAULT_AUTO_COMPACTION_MODE;
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -327,6 +332,9 @@ public final class EtcdCommandLine {
                 case Flags.MAX_TXN_OPS -> maxTxnOps = parseUint(value, Integer.MAX_VALUE);
                 case Flags.HEARTBEAT_INTERVAL -> heartbeatIntervalMs = parseUint(value, Long.MAX_VALUE);
                 case Flags.ELECTION_TIMEOUT -> electionTimeoutMs = parseUint(value, Long.MAX_VALUE);
+                case Flags.QUOTA_BACKEND_BYTES -> quotaBackendBytes = parseInt64(value);
+                case Flags.AUTO_COMPACTION_RETENTION -> autoCompactionRetention = value;
+                case Flags.AUTO_COMPACTION_MODE -> autoCompactionMode = value;
                 case Flags.VERSION -> printVersion = parseBool(value);
                 default -> throw new IllegalStateException("no setter for supported flag " + spec.name());
             }
@@ -462,6 +470,10 @@ public final class EtcdCommandLine {
             throw ConfigException.invalid("--election-timeout[" + election
                     + "ms] is too long, and should be set less than " + Flags.MAX_ELECTION_TIMEOUT_MS + "ms");
         }
+        if (!v.autoCompactionMode.isEmpty() && !v.autoCompactionMode.equals(AutoCompaction.PERIODIC)
+                && !v.autoCompactionMode.equals(AutoCompaction.REVISION)) {
+            throw ConfigException.invalid("unknown auto-compaction-mode \"" + v.autoCompactionMode + "\"");
+        }
         if (!v.listenClientUrls.isEmpty() && v.advertiseClientUrls.isEmpty()) {
             throw ConfigException.invalid(
                     "--advertise-client-urls is required when --listen-client-urls is set explicitly");
@@ -544,6 +556,17 @@ public final class EtcdCommandLine {
     }
 
     private static final BigInteger MAX_UINT64 = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
+
+    /**
+     * Go's {@code strconv.ParseInt(s, 0, 64)}: an optional sign, then {@link #parseUint}'s syntax;
+     * "value out of range" beyond the int64 range.
+     */
+    static long parseInt64(String s) throws ValueException {
+        boolean neg = s.startsWith("-");
+        String body = s.startsWith("-") || s.startsWith("+") ? s.substring(1) : s;
+        long n = parseUint(body, Long.MAX_VALUE);
+        return neg ? -n : n;
+    }
 
     /**
      * Go's {@code strconv.ParseUint(s, 0, 64)} (base prefixes 0x, 0o, 0b, leading-0 octal,

@@ -31,7 +31,9 @@ public final class Flags {
         /** One of a fixed set of strings ({@code flags.SelectiveStringValue}). */
         SELECTIVE,
         /** Boolean ({@code fs.BoolVar}): {@code --flag} alone means true. */
-        BOOL
+        BOOL,
+        /** Signed 64-bit integer ({@code fs.Int64Var}). */
+        INT64
     }
 
     /**
@@ -88,6 +90,9 @@ public final class Flags {
     public static final String INITIAL_CLUSTER_TOKEN = "initial-cluster-token";
     public static final String ADVERTISE_CLIENT_URLS = "advertise-client-urls";
     public static final String VERSION = "version";
+    public static final String QUOTA_BACKEND_BYTES = "quota-backend-bytes";
+    public static final String AUTO_COMPACTION_RETENTION = "auto-compaction-retention";
+    public static final String AUTO_COMPACTION_MODE = "auto-compaction-mode";
     /** Not a registered flag: Go's flag package answers {@code -h}, {@code -help} with the help text. */
     public static final String HELP = "help";
     public static final String HELP_SHORT = "h";
@@ -116,6 +121,10 @@ public final class Flags {
     public static final String CLUSTER_STATE_EXISTING = "existing";
     public static final String DEFAULT_INITIAL_CLUSTER_STATE = CLUSTER_STATE_NEW;
     public static final String DEFAULT_INITIAL_CLUSTER_TOKEN = "etcd-cluster";
+    /** 0: etcd's default quota (2 GiB); negative disables the quota. */
+    public static final long DEFAULT_QUOTA_BACKEND_BYTES = 0L;
+    public static final String DEFAULT_AUTO_COMPACTION_RETENTION = "0";
+    public static final String DEFAULT_AUTO_COMPACTION_MODE = "periodic";
 
     /** The etcd release whose command line this emulates. */
     public static final String EMULATED_ETCD_VERSION = "3.4.23";
@@ -142,6 +151,9 @@ public final class Flags {
                     List.of("List of URLs to listen on for peer traffic."), MEMBER),
             new Spec(LISTEN_CLIENT_URLS, Kind.URLS, DEFAULT_LISTEN_CLIENT_URLS,
                     List.of("List of URLs to listen on for client traffic."), MEMBER),
+            new Spec(QUOTA_BACKEND_BYTES, Kind.INT64, Long.toString(DEFAULT_QUOTA_BACKEND_BYTES),
+                    List.of("Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)."),
+                    MEMBER),
             new Spec(MAX_TXN_OPS, Kind.UINT, Integer.toString(DEFAULT_MAX_TXN_OPS),
                     List.of("Maximum number of operations permitted in a transaction."), MEMBER),
             new Spec(MAX_REQUEST_BYTES, Kind.UINT, Integer.toString(DEFAULT_MAX_REQUEST_BYTES),
@@ -159,6 +171,11 @@ public final class Flags {
             new Spec(ADVERTISE_CLIENT_URLS, Kind.URLS, DEFAULT_ADVERTISE_CLIENT_URLS,
                     List.of("List of this member's client URLs to advertise to the public.",
                             "The client URLs advertised should be accessible to machines that talk to etcd cluster. etcd client libraries parse these URLs to connect to the cluster."),
+                    CLUSTERING),
+            new Spec(AUTO_COMPACTION_RETENTION, Kind.STRING, DEFAULT_AUTO_COMPACTION_RETENTION,
+                    List.of("Auto compaction retention length. 0 means disable auto compaction."), CLUSTERING),
+            new Spec(AUTO_COMPACTION_MODE, Kind.STRING, DEFAULT_AUTO_COMPACTION_MODE,
+                    List.of("Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention."),
                     CLUSTERING),
             new Spec(VERSION, Kind.BOOL, "false",
                     List.of("Print the version and exit."), "Version"));
@@ -188,7 +205,7 @@ public final class Flags {
             "config-file",
             // member
             "wal-dir", "listen-metrics-urls", "max-snapshots", "max-wals",
-            "initial-election-tick-advance", "quota-backend-bytes", "backend-batch-interval",
+            "initial-election-tick-advance", "backend-batch-interval",
             "backend-batch-limit", "grpc-keepalive-min-time", "grpc-keepalive-interval",
             "grpc-keepalive-timeout", "max-concurrent-streams",
             // clustering
@@ -205,8 +222,8 @@ public final class Flags {
             "cors", "host-whitelist",
             // logging
             "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",
-            // compaction, profiling, metrics, auth, gateway
-            "auto-compaction-retention", "auto-compaction-mode", "enable-pprof", "metrics",
+            // profiling, metrics, auth, gateway
+            "enable-pprof", "metrics",
             "auth-token", "bcrypt-cost", "auth-token-ttl", "enable-grpc-gateway",
             // experimental
             "experimental-initial-corrupt-check", "experimental-corrupt-check-time",

@@ -32,6 +32,8 @@ import java.util.Objects;
  * @param maxTxnOps {@code --max-txn-ops}
  * @param heartbeatIntervalMs {@code --heartbeat-interval}
  * @param electionTimeoutMs {@code --election-timeout}
+ * @param quotaBackendBytes {@code --quota-backend-bytes} (0: etcd's default, 2 GiB; negative: no quota)
+ * @param autoCompaction {@code --auto-compaction-mode} and {@code --auto-compaction-retention}
  */
 public record NodeConfig(
         String name,
@@ -47,7 +49,9 @@ public record NodeConfig(
         int maxRequestBytes,
         int maxTxnOps,
         long heartbeatIntervalMs,
-        long electionTimeoutMs) {
+        long electionTimeoutMs,
+        long quotaBackendBytes,
+        AutoCompaction autoCompaction) {
 
     /** {@code --initial-cluster-state}. */
     public enum ClusterState {
@@ -82,6 +86,7 @@ public record NodeConfig(
     }
 
     public NodeConfig {
+        Objects.requireNonNull(autoCompaction, "autoCompaction");
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(dataDir, "dataDir");
         listenClientUrls = List.copyOf(listenClientUrls);
@@ -93,6 +98,16 @@ public record NodeConfig(
         initialCluster = Collections.unmodifiableMap(cluster);
         Objects.requireNonNull(initialClusterState, "initialClusterState");
         Objects.requireNonNull(initialClusterToken, "initialClusterToken");
+    }
+
+    /** A configuration with etcd's defaults for the quota (2 GiB) and auto compaction (off). */
+    public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
+            List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
+            ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
+            int maxTxnOps, long heartbeatIntervalMs, long electionTimeoutMs) {
+        this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+                initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
+                heartbeatIntervalMs, electionTimeoutMs, Flags.DEFAULT_QUOTA_BACKEND_BYTES, AutoCompaction.disabled());
     }
 
     /** The configuration {@code etcd} uses when given no flags and no ETCD_* variables. */
@@ -114,7 +129,9 @@ public record NodeConfig(
                 Flags.DEFAULT_MAX_REQUEST_BYTES,
                 Flags.DEFAULT_MAX_TXN_OPS,
                 Flags.DEFAULT_HEARTBEAT_INTERVAL_MS,
-                Flags.DEFAULT_ELECTION_TIMEOUT_MS);
+                Flags.DEFAULT_ELECTION_TIMEOUT_MS,
+                Flags.DEFAULT_QUOTA_BACKEND_BYTES,
+                AutoCompaction.disabled());
     }
 
     /** etcd's default data directory for a member name: {@code <name>.etcd}. */

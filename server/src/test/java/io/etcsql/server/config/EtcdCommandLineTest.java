@@ -208,7 +208,10 @@ class EtcdCommandLineTest {
         }
         assertTrue(help.contains("\nMember:\n  --name 'default'\n    Human-readable name for this member.\n"));
         assertTrue(help.contains("--initial-cluster 'default=http://localhost:2380'"));
-        assertFalse(help.contains("--auto-compaction-mode"));
+        assertFalse(help.contains("--enable-pprof"));
+        assertTrue(help.contains("  --quota-backend-bytes '0'\n    Raise alarms when backend size exceeds the given quota"
+                + " (0 defaults to low space quota).\n"));
+        assertTrue(help.contains("  --auto-compaction-mode 'periodic'\n"));
         assertTrue(EtcdCommandLine.usageText().startsWith("Usage:\n\n  etcd [flags]\n"));
         assertTrue(EtcdCommandLine.usageText().contains("  etcd -h | --help\n"));
     }
@@ -253,8 +256,8 @@ class EtcdCommandLineTest {
 
     @Test
     void unsupportedEtcdFlagsAreRefused() {
-        ConfigException e = fails("--auto-compaction-mode", "periodic");
-        assertEquals("etcsql: flag --auto-compaction-mode is not supported yet", e.getMessage());
+        ConfigException e = fails("--backend-batch-limit", "10");
+        assertEquals("etcsql: flag --backend-batch-limit is not supported yet", e.getMessage());
         assertEquals(2, e.exitCode());
         assertFalse(e.printUsage());
         assertEquals("etcsql: flag --listen-metrics-urls is not supported yet",
@@ -300,11 +303,15 @@ class EtcdCommandLineTest {
         env.put("ETCD_MAX_TXN_OPS", "256");
         env.put("ETCD_HEARTBEAT_INTERVAL", "50");
         env.put("ETCD_ELECTION_TIMEOUT", "500");
+        env.put("ETCD_QUOTA_BACKEND_BYTES", "-1");
+        env.put("ETCD_AUTO_COMPACTION_RETENTION", "30m");
+        env.put("ETCD_AUTO_COMPACTION_MODE", "periodic");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
                 uris("http://127.0.0.1:2379"), uris("http://127.0.0.1:2380"), uris("http://127.0.0.1:2380"),
-                c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500);
+                c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500, -1,
+                new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)));
         assertEquals(expected, c);
         assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
         assertEquals(List.of(), r.warnings());
@@ -356,8 +363,8 @@ class EtcdCommandLineTest {
 
     @Test
     void unsupportedEtcdVariablesAreRefused() {
-        ConfigException e = fails(Map.of("ETCD_AUTO_COMPACTION_MODE", "revision"));
-        assertEquals("etcsql: environment variable ETCD_AUTO_COMPACTION_MODE (flag --auto-compaction-mode)"
+        ConfigException e = fails(Map.of("ETCD_BACKEND_BATCH_LIMIT", "10"));
+        assertEquals("etcsql: environment variable ETCD_BACKEND_BATCH_LIMIT (flag --backend-batch-limit)"
                 + " is not supported yet", e.getMessage());
         assertEquals(1, e.exitCode());
         assertEquals("etcsql: environment variable ETCD_CONFIG_FILE (flag --config-file) is not supported yet",
@@ -365,6 +372,43 @@ class EtcdCommandLineTest {
         assertEquals("etcsql: environment variable ETCD_LISTEN_METRICS_URLS (flag --listen-metrics-urls)"
                 + " is not supported yet",
                 fails(Map.of("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:2381")).getMessage());
+    }
+
+    // ---- quota and auto compaction (etcd's defaults and parsing) ---------------------------------
+
+    @Test
+    void quotaBackendBytesIsASignedInteger() throws Exception {
+        assertEquals(0L, run().quotaBackendBytes(), "0: etcd's default quota");
+        assertEquals(1_048_576L, run("--quota-backend-bytes", "1048576").quotaBackendBytes());
+        assertEquals(-1L, run("--quota-backend-bytes=-1").quotaBackendBytes(), "negative disables the quota");
+        assertEquals(16L, run("--quota-backend-bytes", "0x10").quotaBackendBytes());
+        ConfigException e = fails("--quota-backend-bytes", "abc");
+        assertEquals("invalid value \"abc\" for flag -quota-backend-bytes: parse error", e.getMessage());
+        assertEquals(2, e.exitCode());
+    }
+
+    @Test
+    void autoCompactionFollowsEtcdsRetentionSyntax() throws Exception {
+        assertFalse(run().autoCompaction().enabled(), "retention 0 by default");
+        assertEquals("periodic", run().autoCompaction().mode());
+        AutoCompaction hours = run("--auto-compaction-retention", "2").autoCompaction();
+        assertEquals(java.time.Duration.ofHours(2), hours.retention(), "a plain number is hours in periodic mode");
+        assertEquals(java.time.Duration.ofMinutes(90),
+                run("--auto-compaction-retention", "1h30m").autoCompaction().retention());
+        assertEquals(java.time.Duration.ofMillis(1500),
+                run("--auto-compaction-retention", "1.5s").autoCompaction().retention());
+        AutoCompaction revs = run("--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000")
+                .autoCompaction();
+        assertTrue(revs.isRevisionMode());
+        assertEquals(1000L, revs.revisions());
+        assertEquals("unknown auto-compaction-mode \"foo\"",
+                fails("--auto-compaction-mode", "foo", "--auto-compaction-retention", "1").getMessage());
+        assertEquals("error parsing CompactionRetention: time: unknown unit \"x\" in duration \"1x\"",
+                fails("--auto-compaction-retention", "1x").getMessage());
+        assertEquals("error parsing CompactionRetention: time: missing unit in duration \"-1\"",
+                fails("--auto-compaction-retention", "-1").getMessage());
+        assertEquals("error parsing CompactionRetention: time: invalid duration \"h\"",
+                fails("--auto-compaction-retention", "h").getMessage());
     }
 
     @Test

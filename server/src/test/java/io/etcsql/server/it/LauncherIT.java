@@ -119,10 +119,10 @@ class LauncherIT {
 
     @Test
     void unsupportedFlagIsRefused() throws Exception {
-        assumeFalse(ServerProcess.targetIsEtcd(), "etcsql only: etcd supports --auto-compaction-mode");
-        Run r = runCommand("--auto-compaction-mode", "periodic");
+        assumeFalse(ServerProcess.targetIsEtcd(), "etcsql only: etcd supports --enable-pprof");
+        Run r = runCommand("--enable-pprof");
         assertNotEquals(0, r.exitCode(), r.output());
-        assertTrue(r.output().contains("etcsql: flag --auto-compaction-mode is not supported yet"), r.output());
+        assertTrue(r.output().contains("etcsql: flag --enable-pprof is not supported yet"), r.output());
     }
 
     @Test

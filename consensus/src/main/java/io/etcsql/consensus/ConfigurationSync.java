@@ -1,0 +1,106 @@
+package io.etcsql.consensus;
+
+import io.etcsql.grpcapi.etcdserverpb.Member;
+import io.etcsql.kvstore.KvStore;
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps Raft's configuration equal to the replicated member registry (etcd's membership): on
+ * the leader, every second, voters = registered members, listeners = learners, each at its
+ * first peer URL. A membership change is first applied to the registry (one replicated command,
+ * answered at once, as etcd's MemberAdd is), then Raft follows: a new peer is staged until it
+ * has caught up, so an added member that is not running yet never weakens the quorum.
+ */
+final class ConfigurationSync implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigurationSync.class);
+
+  private final RaftNode node;
+  private final KvStore store;
+  private long lastAddressOnlyChange = System.nanoTime() - TimeUnit.HOURS.toNanos(1);
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "raft-configuration-sync");
+    t.setDaemon(true);
+    return t;
+  });
+
+  ConfigurationSync(RaftNode node, KvStore store) {
+    this.node = node;
+    this.store = store;
+    timer.scheduleWithFixedDelay(this::sync, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /** "peerHost:port", plus "|clientHost:port" once the member has published a client URL. */
+  private static String address(Member m) {
+    URI u = URI.create(m.getPeerURLs(0));
+    String peer = u.getHost() + ":" + u.getPort();
+    if (m.getClientURLsCount() == 0) {
+      return peer;
+    }
+    URI c = URI.create(m.getClientURLs(0));
+    return peer + "|" + c.getHost() + ":" + c.getPort();
+  }
+
+  /** Peer id of a member: its id in hex (as the server names Raft peers). */
+  static String peerId(long memberId) {
+    return Long.toHexString(memberId);
+  }
+
+  private void sync() {
+    try {
+      if (!node.isLeader()) {
+        return;
+      }
+      List<Member> members = store.members();
+      if (members.isEmpty()) {
+        return; // not bootstrapped yet
+      }
+      Map<String, String> voters = new TreeMap<>();
+      Map<String, String> listeners = new TreeMap<>();
+      for (Member m : members) {
+        if (m.getPeerURLsCount() > 0) {
+          (m.getIsLearner() ? listeners : voters).put(peerId(m.getID()), address(m));
+        }
+      }
+      Map<String, String> currentVoters = node.configuration(false);
+      Map<String, String> currentListeners = node.configuration(true);
+      if (voters.isEmpty() || (voters.equals(currentVoters) && listeners.equals(currentListeners))) {
+        return;
+      }
+      boolean samePeers = peersOnly(voters).equals(peersOnly(currentVoters))
+          && peersOnly(listeners).equals(peersOnly(currentListeners));
+      if (samePeers) {
+        // only client addresses differ: record them (a joining member needs the leader's), but
+        // not more often than once a minute should Raft not keep them
+        long now = System.nanoTime();
+        if (now - lastAddressOnlyChange < TimeUnit.MINUTES.toNanos(1)) {
+          return;
+        }
+        lastAddressOnlyChange = now;
+      }
+      LOG.info("changing the Raft configuration to voters {} listeners {}", voters, listeners);
+      node.setConfiguration(voters, listeners);
+    } catch (Exception e) {
+      LOG.info("Raft configuration change not done yet: {}", e.toString());
+    }
+  }
+
+  /** Peer id -> peer address, without the client address part. */
+  private static Map<String, String> peersOnly(Map<String, String> conf) {
+    Map<String, String> out = new TreeMap<>();
+    conf.forEach((id, addr) -> out.put(id, addr.split("\\|", 2)[0]));
+    return out;
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

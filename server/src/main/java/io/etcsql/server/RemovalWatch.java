@@ -1,0 +1,49 @@
+package io.etcsql.server;
+
+import io.etcsql.grpcapi.etcdserverpb.Member;
+import io.etcsql.kvstore.KvStore;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stops this member once it has been removed from the cluster, as etcd does ("the member has
+ * been permanently removed from the cluster"): after it has seen itself in the replicated
+ * registry, its disappearance from the registry closes the member.
+ */
+final class RemovalWatch implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RemovalWatch.class);
+
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "removal-watch");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile boolean seen;
+
+  /**
+   * @param onRemoved what to do once removed (the node closes itself and the process exits)
+   */
+  RemovalWatch(KvStore store, long selfId, java.util.function.BooleanSupplier inRaftConfiguration, Runnable onRemoved) {
+    timer.scheduleWithFixedDelay(() -> {
+      List<Member> members = store.members();
+      // the registry says so, or Raft already left this member out before it applied that
+      boolean present = members.stream().anyMatch(m -> m.getID() == selfId) && inRaftConfiguration.getAsBoolean();
+      if (present) {
+        seen = true;
+      } else if (seen && !members.isEmpty()) {
+        LOG.warn("the member has been permanently removed from the cluster");
+        timer.shutdown();
+        onRemoved.run();
+      }
+    }, 1, 1, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

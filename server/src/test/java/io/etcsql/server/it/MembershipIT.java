@@ -1,0 +1,174 @@
+package io.etcsql.server.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Runtime membership changes with the real etcdctl, as an operator does them: add a member and
+ * start it with {@code --initial-cluster-state existing}, add a learner and promote it, remove a
+ * member (it stops) and remove the leader (the others carry on).
+ */
+@ExtendWith(DumpLogsOnFailure.class)
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class MembershipIT {
+  private static final Duration WAIT = Duration.ofSeconds(40);
+
+  /**
+   * Starts member n4 joining {@code cluster}, already added with {@code member add}; waits until it
+   * answers a serializable read (a learner fails etcdctl's health check, which reads linearizably).
+   */
+  private static ServerProcess startJoiner(Cluster cluster, int peerPort) {
+    StringBuilder initial = new StringBuilder();
+    for (ServerProcess m : cluster.members()) {
+      initial.append(m.name()).append('=').append(m.peerUrl()).append(',');
+    }
+    initial.append("n4=http://127.0.0.1:").append(peerPort);
+    int clientPort = ServerProcess.freePort();
+    List<String> flags = new ArrayList<>(ServerProcess.memberFlags("n4", cluster.baseDir().resolve("n4.etcd"),
+        clientPort, peerPort, initial.toString(), cluster.token(), List.of()));
+    flags.set(flags.indexOf("--initial-cluster-state") + 1, "existing");
+    ServerProcess n4 = new ServerProcess("n4", cluster.baseDir(), clientPort, peerPort, flags).start();
+    Etcdctl ctl = new Etcdctl(n4.clientEndpoint());
+    await(WAIT, "n4 serves", () -> ctl.run("--command-timeout=2s", "get", "k", "--consistency=s").exitCode() == 0);
+    return n4;
+  }
+
+  /** The id (hex) of the member named {@code name} in {@code member list} output, or null. */
+  private static String idOf(String memberList, String name) {
+    for (String line : memberList.split("\n")) {
+      String[] f = line.split(", ");
+      if (f.length >= 3 && f[2].equals(name)) {
+        return f[0];
+      }
+    }
+    return null;
+  }
+
+  private static void await(Duration timeout, String what, java.util.function.BooleanSupplier ok) {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < end) {
+      if (ok.getAsBoolean()) {
+        return;
+      }
+      ServerProcess.sleep(250);
+    }
+    throw new AssertionError("timed out waiting until " + what);
+  }
+
+  @Test
+  void addedMemberJoinsServesAndLeavesWhenRemoved() {
+    try (Cluster cluster = Cluster.start(3)) {
+      Etcdctl ctl = cluster.ctl(0);
+      ctl.ok("put", "before/add", "v0");
+      int peerPort = ServerProcess.freePort();
+      String added = ctl.ok("member", "add", "n4", "--peer-urls=http://127.0.0.1:" + peerPort);
+      assertTrue(added.startsWith("Member ") && added.contains(" added to cluster "), added);
+      assertTrue(added.contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), added);
+      ServerProcess n4 = startJoiner(cluster, peerPort);
+      try {
+        Etcdctl viaN4 = new Etcdctl(n4.clientEndpoint());
+        assertEquals("before/add\nv0\n", viaN4.ok("get", "before/add"));
+        viaN4.ok("put", "after/add", "v4");
+        assertEquals("after/add\nv4\n", cluster.ctl(1).ok("get", "after/add"));
+        String list = ctl.ok("member", "list");
+        assertEquals(4, list.split("\n").length, list);
+        String id = idOf(list, "n4");
+        assertTrue(list.contains(id + ", started, n4, http://127.0.0.1:" + peerPort + ", " + n4.clientEndpoint()
+            + ", false"), list);
+
+        String removed = ctl.ok("member", "remove", id);
+        assertTrue(removed.contains(id + " removed from cluster "), removed); // etcdctl pads ids: %16x
+        assertEquals(3, ctl.ok("member", "list").split("\n").length);
+        await(Duration.ofSeconds(30), "the removed member stops", () -> !n4.isAlive());
+        ctl.ok("put", "after/remove", "v");
+        assertEquals("after/remove\nv\n", cluster.ctl(2).ok("get", "after/remove"));
+      } finally {
+        n4.kill();
+      }
+    }
+  }
+
+  /** Adds n4 as a learner and starts it; returns it with its id. */
+  private static ServerProcess startLearner(Cluster cluster, Etcdctl ctl, String[] idOut) {
+    ctl.ok("put", "k", "v");
+    int peerPort = ServerProcess.freePort();
+    String added = ctl.ok("member", "add", "n4", "--learner", "--peer-urls=http://127.0.0.1:" + peerPort);
+    assertTrue(added.contains(" added to cluster "), added);
+    ServerProcess n4 = startJoiner(cluster, peerPort);
+    String list = ctl.ok("member", "list");
+    idOut[0] = idOf(list, "n4");
+    assertTrue(list.contains(idOut[0] + ", started, n4, http://127.0.0.1:" + peerPort + ", "
+        + n4.clientEndpoint() + ", true"), list);
+    return n4;
+  }
+
+  @Test
+  void learnerServesSerializableReadsOnly() {
+    try (Cluster cluster = Cluster.start(3)) {
+      Etcdctl ctl = cluster.ctl(0);
+      String[] id = new String[1];
+      ServerProcess n4 = startLearner(cluster, ctl, id);
+      try {
+        Etcdctl viaN4 = new Etcdctl(n4.clientEndpoint());
+        await(WAIT, "the learner has the data", () -> viaN4.run("get", "k", "--consistency=s").stdout().equals("k\nv\n"));
+        Etcdctl.Result linearizable = viaN4.run("get", "k");
+        assertEquals(1, linearizable.exitCode(), linearizable.toString());
+        assertEquals("Error: etcdserver: rpc not supported for learner", linearizable.err());
+        Etcdctl.Result put = viaN4.run("put", "k", "w");
+        assertEquals("Error: etcdserver: rpc not supported for learner", put.err());
+        assertEquals("k\nv\n", ctl.ok("get", "k"), "a refused request changes nothing");
+      } finally {
+        n4.kill();
+      }
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Disabled("etcsql: after member promote the registry shows the member as a voter, but Ratis"
+      + " does not make the listener a voter in time: linearizable reads on the promoted member time out (issue #3)")
+  void promotedLearnerServesLinearizableReads() {
+    try (Cluster cluster = Cluster.start(3)) {
+      Etcdctl ctl = cluster.ctl(0);
+      String[] id = new String[1];
+      ServerProcess n4 = startLearner(cluster, ctl, id);
+      try {
+        Etcdctl viaN4 = new Etcdctl(n4.clientEndpoint());
+        String promoted = ctl.ok("member", "promote", id[0]);
+        assertTrue(promoted.contains(id[0] + " promoted in cluster "), promoted);
+        assertTrue(ctl.ok("member", "list").contains(id[0] + ", started, n4, "));
+        await(WAIT, "the promoted member serves linearizable reads", () -> viaN4.run("get", "k").stdout().equals("k\nv\n"));
+        Etcdctl.Result again = ctl.run("member", "promote", id[0]);
+        assertEquals("Error: etcdserver: can only promote a learner member", again.err());
+      } finally {
+        n4.kill();
+      }
+    }
+  }
+
+  @Test
+  void removingTheLeaderLeavesAWorkingCluster() {
+    try (Cluster cluster = Cluster.start(3)) {
+      int leader = cluster.waitLeader(Duration.ofSeconds(20));
+      int other = cluster.otherThan(leader);
+      Etcdctl ctl = cluster.ctl(other);
+      String list = ctl.ok("member", "list");
+      String leaderId = idOf(list, cluster.member(leader).name());
+      String removed = ctl.ok("member", "remove", leaderId);
+      assertTrue(removed.contains(leaderId + " removed from cluster "), removed);
+      await(WAIT, "writes are accepted without the removed leader",
+          () -> ctl.run("--command-timeout=2s", "put", "after/leader/removed", "v").exitCode() == 0);
+      assertEquals(2, ctl.ok("member", "list").split("\n").length);
+      int third = cluster.otherThan(leader, other);
+      await(WAIT, "the other survivor has the write",
+          () -> cluster.ctl(third).run("get", "after/leader/removed").stdout().equals("after/leader/removed\nv\n"));
+    }
+  }
+}
