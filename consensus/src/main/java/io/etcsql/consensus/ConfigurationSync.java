@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * answered at once, as etcd's MemberAdd is), then Raft follows: a new peer is staged until it
  * has caught up, so an added member that is not running yet never weakens the quorum.
  */
-final class ConfigurationSync implements AutoCloseable {
+public final class ConfigurationSync implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigurationSync.class);
 
   private final RaftNode node;
@@ -48,9 +48,14 @@ final class ConfigurationSync implements AutoCloseable {
     return peer + "|" + c.getHost() + ":" + c.getPort();
   }
 
-  /** Peer id of a member: its id in hex (as the server names Raft peers). */
-  static String peerId(long memberId) {
+  /** A member's Raft peer id: its etcd member id in hex. */
+  public static String peerId(long memberId) {
     return Long.toHexString(memberId);
+  }
+
+  /** The member id behind a Raft peer id, or 0 for null. */
+  public static long memberIdOf(String peerId) {
+    return peerId == null ? 0 : Long.parseUnsignedLong(peerId, 16);
   }
 
   private void sync() {

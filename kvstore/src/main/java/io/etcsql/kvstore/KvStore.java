@@ -44,6 +44,7 @@ public final class KvStore implements Closeable {
   private volatile MvccStore mvcc;
   private volatile Lessor lessor;
   private volatile Applier applier;
+  private volatile java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> members = java.util.List.of();
   private volatile long appliedTerm;
   private volatile long appliedIndex;
 
@@ -61,6 +62,7 @@ public final class KvStore implements Closeable {
 
   /** (Re)builds the in-memory state from what is on disk. */
   private void load() {
+    refreshMembers();
     long[] applied = meta.applied();
     Map<ByteString, Long> keyLeases = new HashMap<>();
     MvccStore m = new MvccStore(log, applied[1], meta.compactRevision(), keyLeases);
@@ -160,6 +162,10 @@ public final class KvStore implements Closeable {
             .setError(ApplyError.newBuilder().setCode(e.error().name()).setMessage(e.error().message()))
             .build();
       }
+      switch (cmd.getRequestCase()) {
+        case MEMBER_BOOTSTRAP, MEMBER_ATTRIBUTES, MEMBER_CHANGE -> refreshMembers();
+        default -> { }
+      }
       meta.setApplied(term, index);
       meta.clearPending();
       appliedTerm = term;
@@ -251,23 +257,31 @@ public final class KvStore implements Closeable {
     return mvcc.range(request);
   }
 
-  /** The registered members (etcd's membership, replicated), in id order. */
+  /**
+   * The registered members (etcd's membership, replicated), in id order: a snapshot taken when a
+   * command last changed them, so readers (every request's learner check) neither lock nor parse.
+   */
   public java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> members() {
-    java.util.Map<Long, byte[]> all;
-    synchronized (applyLock) {
-      all = new java.util.TreeMap<>(meta.allMembers()); // never half of a command's changes
-    }
-    java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> out = new java.util.ArrayList<>();
-    for (byte[] enc : all.values()) {
-      out.add(MemberRegistry.decode(enc));
-    }
-    return out;
+    return members;
   }
 
   /** The registered member with this id, or null. */
   public io.etcsql.grpcapi.etcdserverpb.Member member(long id) {
-    byte[] enc = meta.member(id);
-    return enc == null ? null : MemberRegistry.decode(enc);
+    for (io.etcsql.grpcapi.etcdserverpb.Member m : members) {
+      if (m.getID() == id) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  /** Re-reads the registry; called under the apply lock, so never half of a command's changes. */
+  private void refreshMembers() {
+    java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> out = new java.util.ArrayList<>();
+    for (byte[] enc : new java.util.TreeMap<>(meta.allMembers()).values()) {
+      out.add(MemberRegistry.decode(enc));
+    }
+    members = java.util.List.copyOf(out);
   }
 
   /** The cluster id recorded when the cluster was bootstrapped, or 0 before that. */

@@ -70,14 +70,14 @@ public final class ClusterIdentity {
     }
   }
 
-  /** A Raft peer id for a member id. */
+  /** A Raft peer id for a member id (the consensus layer's naming). */
   public static String peerId(long memberId) {
-    return Long.toHexString(memberId);
+    return io.etcsql.consensus.ConfigurationSync.peerId(memberId);
   }
 
   /** The member id behind a Raft peer id, or 0 for null. */
   public static long memberIdOf(String peerId) {
-    return peerId == null ? 0 : Long.parseUnsignedLong(peerId, 16);
+    return io.etcsql.consensus.ConfigurationSync.memberIdOf(peerId);
   }
 
   /** The bootstrap members' Raft peer ids -> their first peer URL (from --initial-cluster). */
