@@ -70,9 +70,15 @@ public final class Cluster implements AutoCloseable {
 
     /** Same, with extra etcd flags given to every member (e.g. "--max-txn-ops", "16"). */
     public static Cluster start(int n, List<String> extraFlags) {
+        return start(n, extraFlags, java.util.Map.of());
+    }
+
+    /** Same, and every member's process also gets {@code env} (e.g. ETCSQL_JAVA_OPTS). */
+    public static Cluster start(int n, List<String> extraFlags, java.util.Map<String, String> env) {
         Cluster c = create(n, extraFlags);
         try {
             for (ServerProcess m : c.members) {
+                m.setEnv(env);
                 m.start();
             }
             for (ServerProcess m : c.members) {

@@ -29,25 +29,6 @@ class MaintenanceIT {
     static final String NO_SPACE = "Error: etcdserver: mvcc: database space exceeded";
     static final String COMPACTED = "Error: etcdserver: mvcc: required revision has been compacted";
 
-    /** Starts a cluster whose members get {@code env} (e.g. ETCSQL_JAVA_OPTS) and the extra flags. */
-    static Cluster start(int n, List<String> flags, Map<String, String> env) {
-        Cluster c = Cluster.create(n, flags);
-        try {
-            for (ServerProcess m : c.members()) {
-                m.setEnv(env);
-                m.start();
-            }
-            for (ServerProcess m : c.members()) {
-                m.waitReady();
-            }
-            return c;
-        } catch (RuntimeException | Error e) {
-            c.markFailed();
-            c.close();
-            throw e;
-        }
-    }
-
     static String hex(String decimalId) {
         return Long.toHexString(Long.parseUnsignedLong(decimalId));
     }
@@ -170,7 +151,7 @@ class MaintenanceIT {
     void autoCompactionRevisionModeKeepsTheLastRevisions() {
         Assumptions.assumeFalse(ServerProcess.targetIsEtcd(), "etcd compacts in revision mode only every 5 minutes");
         String opts = System.getProperty("etcsql.it.javaOpts", "-Xmx1g") + " -Detcsql.autoCompaction.revisionIntervalMs=500";
-        try (Cluster c = start(1, List.of("--auto-compaction-mode", "revision", "--auto-compaction-retention", "5"),
+        try (Cluster c = Cluster.start(1, List.of("--auto-compaction-mode", "revision", "--auto-compaction-retention", "5"),
                 Map.of("ETCSQL_JAVA_OPTS", opts))) {
             for (int i = 0; i < 20; i++) {
                 c.ctl(0).ok("put", "k", "v" + i);
