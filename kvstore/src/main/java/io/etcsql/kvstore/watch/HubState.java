@@ -43,7 +43,8 @@ final class HubState {
   /** A catch-up read to do outside the monitor: {@code w}'s events in {@code from..to}. */
   record CatchUpTask(HubWatcher w, long from, long to) {}
 
-  private record ProgressRequest(Collection<? extends Watcher> watchers, LongConsumer onProgress) {}
+  /** A progress request; {@code atLeast} is the store's revision when it was made. */
+  private record ProgressRequest(Collection<? extends Watcher> watchers, LongConsumer onProgress, long atLeast) {}
 
   private final HistoryReader history;
   private final int maxBufferedEvents;
@@ -151,6 +152,9 @@ final class HubState {
       queueEvents(w, rev, m.getValue());
     }
     dispatchedRev = rev;
+    if (!progressRequests.isEmpty()) {
+      checkProgressRequests();
+    }
   }
 
   /** Revisions {@code from..to} were published but not queued: every synced watcher catches up. */
@@ -163,6 +167,9 @@ final class HubState {
       unsync(w, first);
     }
     dispatchedRev = to;
+    if (!progressRequests.isEmpty()) {
+      checkProgressRequests();
+    }
   }
 
   // ---- catch-up (the background thread) -----------------------------------------------------
@@ -306,7 +313,7 @@ final class HubState {
     if (closed) {
       return;
     }
-    ProgressRequest request = new ProgressRequest(watchers, onProgress);
+    ProgressRequest request = new ProgressRequest(watchers, onProgress, history.currentRevision());
     if (!tryAnswer(request)) {
       progressRequests.add(request);
     }
@@ -322,8 +329,11 @@ final class HubState {
 
   /**
    * Answers {@code request} if every watcher in it is synced (or finished) with nothing left to
-   * deliver: then every event up to {@code dispatchedRev} has been handed to the listeners. With
-   * no live watcher at all, the store's current revision is as true and newer.
+   * deliver, and the dispatcher has reached the store's revision at the time of the request: then
+   * every event up to {@code dispatchedRev} has been handed to the listeners, and the answer is
+   * never older than a write acknowledged before the request (as in etcd, where watchers are
+   * notified before a write returns). With no live watcher at all, the store's current revision
+   * is as true and newer.
    */
   private boolean tryAnswer(ProgressRequest request) {
     boolean anyLive = false;
@@ -336,6 +346,9 @@ final class HubState {
         return false;
       }
       anyLive |= w.state == State.SYNCED;
+    }
+    if (anyLive && dispatchedRev < request.atLeast()) {
+      return false; // the dispatcher has yet to fan out revisions the requester may have seen
     }
     long rev = anyLive ? dispatchedRev : Math.max(dispatchedRev, history.currentRevision());
     try {
