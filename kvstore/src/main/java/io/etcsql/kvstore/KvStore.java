@@ -14,7 +14,10 @@ import io.etcsql.kvstore.watch.WatchHub;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -50,9 +53,13 @@ public final class KvStore implements Closeable {
 
   private KvStore(Path dir, Options options) throws IOException {
     this.dir = dir;
-    meta = new MetaStore(dir);
+    boolean recover = !takeClosedMarker(dir);
+    if (recover && Files.exists(dir.resolve("meta.cmap"))) {
+      LOG.warn("kv store at {} was not closed cleanly: recovering its map files", dir);
+    }
+    meta = new MetaStore(dir, recover);
     undoPending();
-    log = new RevisionLog(dir.resolve("revisions"), options.entriesPerSegment);
+    log = new RevisionLog(dir.resolve("revisions"), options.entriesPerSegment, recover);
     load();
     watchHub = new WatchHub(new CurrentHistory(), options.progressNotifyInterval);
     applier = new Applier(mvcc, lessor, meta, watchHub);
@@ -378,10 +385,39 @@ public final class KvStore implements Closeable {
     meta.sync();
   }
 
+  /**
+   * A file present only while the store is closed after a clean {@link #close}. Open removes it;
+   * its absence on the next open means the process died with the map files open, and they are
+   * recovered (see {@link io.etcsql.kvstore.backend.PersistedMaps}).
+   */
+  private static final String CLOSED_MARKER = "closed-cleanly";
+
+  /** Removes the clean-close marker; true if it was there. */
+  private static boolean takeClosedMarker(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    boolean clean = Files.deleteIfExists(dir.resolve(CLOSED_MARKER));
+    if (clean) {
+      syncDirectory(dir); // a crash from now on must find the marker gone
+    }
+    return clean;
+  }
+
+  private static void syncDirectory(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
   @Override
   public void close() {
     watchHub.close();
     log.close();
     meta.close();
+    try {
+      Files.createFile(dir.resolve(CLOSED_MARKER));
+      syncDirectory(dir);
+    } catch (IOException e) {
+      LOG.warn("cannot mark the kv store at {} closed; it will be recovered on the next open", dir, e);
+    }
   }
 }

@@ -59,7 +59,7 @@ class KvStoreRecoveryTest {
   /** Rewinds the stored applied index, as if the process had died before recording it. */
   private void rewindAppliedIndex(long term, long index, byte[] pending) throws IOException {
     s.store.close();
-    MetaStore meta = new MetaStore(dir);
+    MetaStore meta = new MetaStore(dir, false);
     try {
       meta.setApplied(term, index);
       if (pending != null) {

@@ -30,23 +30,25 @@ public final class MetaStore implements Closeable {
   private final ChronicleMap<byte[], byte[]> meta;
   private final ChronicleMap<Long, byte[]> leases;
 
-  public MetaStore(Path dir) throws IOException {
+  /**
+   * Opens (creating if needed) the files in {@code dir}, recovering existing ones first when
+   * {@code recover} is set (see {@link PersistedMaps}).
+   */
+  public MetaStore(Path dir, boolean recover) throws IOException {
     Files.createDirectories(dir);
     metaFile = dir.resolve("meta.cmap").toFile();
     leaseFile = dir.resolve("leases.cmap").toFile();
-    meta = ChronicleMap.of(byte[].class, byte[].class)
+    meta = PersistedMaps.open(ChronicleMap.of(byte[].class, byte[].class)
         .name("meta")
         .averageKeySize(8)
         .averageValueSize(256)
         .entries(1024)
-        .maxBloatFactor(16)
-        .createPersistedTo(metaFile);
-    leases = ChronicleMap.of(Long.class, byte[].class)
+        .maxBloatFactor(16), metaFile, recover);
+    leases = PersistedMaps.open(ChronicleMap.of(Long.class, byte[].class)
         .name("leases")
         .averageValueSize(32)
         .entries(200_000)
-        .maxBloatFactor(16)
-        .createPersistedTo(leaseFile);
+        .maxBloatFactor(16), leaseFile, recover);
   }
 
   /** The Raft (term, index) of the last command fully applied, or (0, 0). */

@@ -78,8 +78,9 @@ public final class RevisionLog implements Closeable {
    * Opens (or creates) the log in {@code dir}.
    *
    * @param entriesPerSegment how many map entries a new segment is sized for
+   * @param recover whether existing segment files are recovered first (see {@link PersistedMaps})
    */
-  public RevisionLog(Path dir, long entriesPerSegment) throws IOException {
+  public RevisionLog(Path dir, long entriesPerSegment, boolean recover) throws IOException {
     this.dir = dir;
     this.entriesPerSegment = entriesPerSegment;
     Files.createDirectories(dir);
@@ -96,7 +97,7 @@ public final class RevisionLog implements Closeable {
         Matcher m = SEGMENT_NAME.matcher(f.getName());
         if (m.matches()) {
           long first = Long.parseLong(m.group(1));
-          Segment older = segments.put(first, new Segment(first, f, openMap(f)));
+          Segment older = segments.put(first, new Segment(first, f, openMap(f, recover)));
           if (older != null) {
             older.map.close();
             Files.deleteIfExists(older.file.toPath());
@@ -113,18 +114,18 @@ public final class RevisionLog implements Closeable {
   }
 
   /** Opens an existing segment (its sizing is read from the file) or creates one so sized. */
-  private ChronicleMap<byte[], byte[]> openMap(File f, long entries, int averageEntryBytes) throws IOException {
-    return ChronicleMap.of(byte[].class, byte[].class)
+  private ChronicleMap<byte[], byte[]> openMap(File f, long entries, int averageEntryBytes, boolean recover)
+      throws IOException {
+    return PersistedMaps.open(ChronicleMap.of(byte[].class, byte[].class)
         .name("revisions-" + f.getName())
         .constantKeySizeBySample(new byte[16])
         .averageValueSize(averageEntryBytes)
         .entries(entries)
-        .maxBloatFactor(4)
-        .createPersistedTo(f);
+        .maxBloatFactor(4), f, recover);
   }
 
-  private ChronicleMap<byte[], byte[]> openMap(File f) throws IOException {
-    return openMap(f, entriesPerSegment, AVERAGE_ENTRY_BYTES);
+  private ChronicleMap<byte[], byte[]> openMap(File f, boolean recover) throws IOException {
+    return openMap(f, entriesPerSegment, AVERAGE_ENTRY_BYTES, recover);
   }
 
   private Segment newSegment(long firstMain) {
@@ -141,7 +142,7 @@ public final class RevisionLog implements Closeable {
         old.map.close();
         Files.deleteIfExists(old.file.toPath());
       }
-      Segment s = new Segment(firstMain, f, openMap(f, entries, averageEntryBytes));
+      Segment s = new Segment(firstMain, f, openMap(f, entries, averageEntryBytes, false));
       segments.put(firstMain, s);
       LOG.info("revision log: new segment {} starting at revision {}", f.getName(), firstMain);
       return s;
@@ -411,7 +412,7 @@ public final class RevisionLog implements Closeable {
     File target = dir.resolve(String.format("seg-%020d.g%d.cmap", firstMain, generation(old.file) + 1)).toFile();
     File tmp = new File(target.getPath() + DEFRAG_SUFFIX);
     Files.deleteIfExists(tmp.toPath());
-    ChronicleMap<byte[], byte[]> fresh = openMap(tmp, planned, average);
+    ChronicleMap<byte[], byte[]> fresh = openMap(tmp, planned, average, false);
     try {
       for (Map.Entry<byte[], byte[]> e : old.map.entrySet()) {
         fresh.put(e.getKey(), e.getValue());
@@ -427,7 +428,7 @@ public final class RevisionLog implements Closeable {
     }
     // the map was closed before its rename: a map keeps using the path it was created at
     Files.move(tmp.toPath(), target.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    fresh = openMap(target);
+    fresh = openMap(target, false);
     Segment s = new Segment(firstMain, target, fresh);
     s.entriesWritten = entries;
     s.bytesWritten = bytes;
