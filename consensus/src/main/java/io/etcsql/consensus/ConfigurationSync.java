@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps Raft's configuration equal to the replicated member registry (etcd's membership): on
- * the leader, every second, voters = registered members, listeners = learners, each at its
+ * the leader, five times a second, voters = registered members, listeners = learners, each at its
  * first peer URL. A membership change is first applied to the registry (one replicated command,
  * answered at once, as etcd's MemberAdd is), then Raft follows: a new peer is staged until it
  * has caught up, so an added member that is not running yet never weakens the quorum.
@@ -34,7 +34,7 @@ public final class ConfigurationSync implements AutoCloseable {
   ConfigurationSync(RaftNode node, KvStore store) {
     this.node = node;
     this.store = store;
-    timer.scheduleWithFixedDelay(this::sync, 1, 1, TimeUnit.SECONDS);
+    timer.scheduleWithFixedDelay(this::sync, 200, 200, TimeUnit.MILLISECONDS);
   }
 
   /** "peerHost:port", plus "|clientHost:port" once the member has published a client URL. */
@@ -78,6 +78,21 @@ public final class ConfigurationSync implements AutoCloseable {
       Map<String, String> currentListeners = node.configuration(true);
       if (voters.isEmpty() || (voters.equals(currentVoters) && listeners.equals(currentListeners))) {
         return;
+      }
+      Map<String, String> promoted = new TreeMap<>(voters);
+      promoted.keySet().retainAll(currentListeners.keySet());
+      if (!promoted.isEmpty()) {
+        // A Ratis listener made a voter in place keeps being sent "initializing" appends by the
+        // leader, so a member that joined as a learner never starts its follower state (it can
+        // neither serve ReadIndex reads nor stand for election). Leaving the configuration first
+        // and rejoining as a voter goes through staging, which marks it caught up.
+        Map<String, String> without = new TreeMap<>(voters);
+        without.keySet().removeAll(promoted.keySet());
+        LOG.info("promoting {}: first leaving the Raft configuration as a listener (voters {} listeners {})",
+            promoted.keySet(), without, listeners);
+        node.setConfiguration(without, listeners);
+        currentVoters = without;
+        currentListeners = listeners;
       }
       boolean samePeers = peersOnly(voters).equals(peersOnly(currentVoters))
           && peersOnly(listeners).equals(peersOnly(currentListeners));

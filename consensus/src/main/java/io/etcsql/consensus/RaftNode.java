@@ -319,6 +319,39 @@ public final class RaftNode implements Closeable {
     return out;
   }
 
+  /**
+   * Completes once this member's view of the Raft configuration has {@code memberId} in the given
+   * role ({@code voter}: a voter; {@code false}: not a voter; {@code null}: absent entirely), or
+   * after the request timeout, whichever is first. The leader's ConfigurationSync makes Raft follow
+   * the member registry within a moment; a membership RPC waits for it, as etcd's returns once
+   * the configuration change is applied.
+   *
+   * @return whether the configuration got there in time
+   */
+  public CompletableFuture<Boolean> awaitConfiguration(long memberId, Boolean voter) {
+    String id = ConfigurationSync.peerId(memberId);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs());
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      boolean there;
+      try {
+        boolean isVoter = configuration(false).containsKey(id);
+        boolean isListener = configuration(true).containsKey(id);
+        there = voter == null ? !isVoter && !isListener : voter ? isVoter : !isVoter;
+      } catch (RuntimeException e) {
+        there = false;
+      }
+      if (there || closed || System.nanoTime() >= deadline) {
+        done.complete(there);
+      } else {
+        CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS).execute(check[0]);
+      }
+    };
+    check[0].run();
+    return done;
+  }
+
   private static RaftPeer peer(String id, String addresses, RaftPeerRole role) {
     String[] a = addresses.split("\\|", 2);
     RaftPeer.Builder b = RaftPeer.newBuilder().setId(id).setAddress(a[0]).setStartupRole(role);

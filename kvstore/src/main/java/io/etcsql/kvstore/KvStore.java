@@ -408,8 +408,14 @@ public final class KvStore implements Closeable {
     }
   }
 
+  private boolean closed;
+
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     watchHub.close();
     log.close();
     meta.close();

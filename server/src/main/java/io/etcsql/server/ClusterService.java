@@ -100,9 +100,14 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     }, observer);
   }
 
+  /**
+   * Removes a member. The reply waits (up to the request timeout) until Raft has left the member
+   * out too, so that losing another member right after a removal counts the quorum without it.
+   */
   @Override
   public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> observer) {
     Replies.now(() -> change(MemberChange.newBuilder().setRemove(request.getID()).build())
+        .thenCompose(r -> node.awaitConfiguration(request.getID(), null).thenApply(inTime -> r))
         .thenApply(r -> MemberRemoveResponse.newBuilder().setHeader(headers.current())
             .addAllMembers(r.getMembersList()).build()), observer);
   }
@@ -117,9 +122,11 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     }, observer);
   }
 
+  /** Promotes a learner; the reply waits (up to the request timeout) until Raft counts its vote. */
   @Override
   public void memberPromote(MemberPromoteRequest request, StreamObserver<MemberPromoteResponse> observer) {
     Replies.now(() -> change(MemberChange.newBuilder().setPromote(request.getID()).build())
+        .thenCompose(r -> node.awaitConfiguration(request.getID(), true).thenApply(inTime -> r))
         .thenApply(r -> MemberPromoteResponse.newBuilder().setHeader(headers.current())
             .addAllMembers(r.getMembersList()).build()), observer);
   }

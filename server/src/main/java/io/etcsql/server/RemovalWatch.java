@@ -22,7 +22,15 @@ final class RemovalWatch implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
+  /**
+   * How long this member may be left out of the Raft configuration while the registry still
+   * lists it before that counts as removal: a promotion takes a learner out of the configuration
+   * for a moment before it rejoins as a voter (see ConfigurationSync).
+   */
+  private static final int CHECKS_OUT_OF_CONFIGURATION = 10;
+
   private volatile boolean seen;
+  private int outOfConfiguration;
 
   /**
    * @param onRemoved what to do once removed (the node closes itself and the process exits)
@@ -30,11 +38,14 @@ final class RemovalWatch implements AutoCloseable {
   RemovalWatch(KvStore store, long selfId, java.util.function.BooleanSupplier inRaftConfiguration, Runnable onRemoved) {
     timer.scheduleWithFixedDelay(() -> {
       List<Member> members = store.members();
-      // the registry says so, or Raft already left this member out before it applied that
-      boolean present = members.stream().anyMatch(m -> m.getID() == selfId) && inRaftConfiguration.getAsBoolean();
-      if (present) {
+      boolean registered = members.stream().anyMatch(m -> m.getID() == selfId);
+      // the registry says so, or Raft has left this member out (for longer than a promotion
+      // does) before it applied the registry's removal
+      boolean inConfiguration = inRaftConfiguration.getAsBoolean();
+      outOfConfiguration = registered && !inConfiguration ? outOfConfiguration + 1 : 0;
+      if (registered && inConfiguration) {
         seen = true;
-      } else if (seen && !members.isEmpty()) {
+      } else if (seen && !members.isEmpty() && (!registered || outOfConfiguration >= CHECKS_OUT_OF_CONFIGURATION)) {
         LOG.warn("the member has been permanently removed from the cluster");
         timer.shutdown();
         onRemoved.run();
