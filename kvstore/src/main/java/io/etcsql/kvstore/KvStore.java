@@ -207,6 +207,7 @@ public final class KvStore implements Closeable {
     Map<Long, byte[]> leases;
     Map<Long, byte[]> members;
     long clusterId;
+    byte[] alarms;
     AutoCloseable pin;
     synchronized (applyLock) {
       m = mvcc;
@@ -216,10 +217,11 @@ public final class KvStore implements Closeable {
       leases = meta.allLeases();
       members = meta.allMembers();
       clusterId = meta.clusterId();
+      alarms = meta.alarms();
       pin = m.pinHistory();
     }
     try (pin) {
-      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, log);
+      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, alarms, log);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {

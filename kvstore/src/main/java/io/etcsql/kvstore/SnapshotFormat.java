@@ -25,10 +25,11 @@ import java.util.Map;
  * Maintenance.Snapshot RPC streams):
  *
  * <pre>
- * "etcsql-snapshot-v1" (modified UTF-8)
+ * "etcsql-snapshot-v3" (modified UTF-8)
  * raftTerm:8 raftIndex:8 compactRevision:8 revision:8
  * leaseCount:4 { id:8 len:4 bytes }
  * clusterId:8 memberCount:4 { id:8 len:4 encodedMember }
+ * alarmsLen:4 encodedAlarms                 the active alarms (an AlarmResponse's alarms); 0: none
  * { 1:1 main:8 sub:4 len:4 encodedRecord }   every stored revision record, in revision order
  * 0:1
  * zero padding to a multiple of 512 bytes    (etcdctl snapshot save checks this, as for bbolt)
@@ -36,7 +37,7 @@ import java.util.Map;
  * </pre>
  */
 final class SnapshotFormat {
-  private static final String MAGIC = "etcsql-snapshot-v2";
+  private static final String MAGIC = "etcsql-snapshot-v3";
   private static final int DIGEST_BYTES = 32;
   private static final int ALIGNMENT = 512;
 
@@ -53,7 +54,8 @@ final class SnapshotFormat {
   }
 
   static void write(OutputStream raw, long term, long index, long compact, long revision,
-      Map<Long, byte[]> leases, long clusterId, Map<Long, byte[]> members, RevisionLog log) throws IOException {
+      Map<Long, byte[]> leases, long clusterId, Map<Long, byte[]> members, byte[] alarms, RevisionLog log)
+      throws IOException {
     MessageDigest sha = sha256();
     BufferedOutputStream buffered = new BufferedOutputStream(raw, 64 * 1024);
     long[] written = new long[1];
@@ -88,6 +90,9 @@ final class SnapshotFormat {
       d.writeInt(e.getValue().length);
       d.write(e.getValue());
     }
+    byte[] a = alarms == null ? new byte[0] : alarms;
+    d.writeInt(a.length);
+    d.write(a);
     for (long[] rev : log.revisionsUpTo(revision)) {
       RevisionRecord rec = log.read(rev[0], (int) rev[1], true);
       if (rec == null) {
@@ -168,6 +173,9 @@ final class SnapshotFormat {
         d.readFully(enc);
         meta.putMember(id, enc);
       }
+      byte[] alarms = new byte[d.readInt()];
+      d.readFully(alarms);
+      meta.setAlarms(alarms);
       List<RevisionRecord> batch = new ArrayList<>();
       long batchMain = -1;
       while (d.readByte() == 1) {

@@ -89,6 +89,22 @@ class KvStoreMaintenanceTest extends StoreTestBase {
   }
 
   @Test
+  void aSnapshotCarriesTheActiveAlarms() throws Exception {
+    s.put("a", "v1");
+    s.apply(alarm(AlarmRequest.AlarmAction.ACTIVATE, 0xabcL, AlarmType.NOSPACE));
+    java.io.ByteArrayOutputStream snapshot = new java.io.ByteArrayOutputStream();
+    s.store.writeSnapshot(snapshot);
+    try (KvStoreFixture follower = new KvStoreFixture(otherDir)) {
+      follower.store.installSnapshot(new java.io.ByteArrayInputStream(snapshot.toByteArray()));
+      follower.index = follower.store.appliedIndex();
+      assertEquals(s.store.alarms(AlarmType.NONE), follower.store.alarms(AlarmType.NONE));
+      // so the member that installed it refuses the same writes as the others
+      follower.assertFailsUnchanged(KvStoreFixture.cmd(KvStoreFixture.putReq("b", "v").build()), EtcdError.NO_SPACE);
+      assertArrayEquals(s.store.hash(), follower.store.hash());
+    }
+  }
+
+  @Test
   void noSpaceAlarmCapsWritesThatAddDataUntilDisarmed() throws Exception {
     s.put("a", "v1");
     s.grant(7, 60);

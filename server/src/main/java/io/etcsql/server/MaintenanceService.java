@@ -174,6 +174,10 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
         return DefragmentResponse.newBuilder().setHeader(headers.current()).build();
       } catch (java.io.IOException e) {
         throw new CompletionException(io.grpc.Status.UNKNOWN.withDescription(e.getMessage()).asRuntimeException());
+      } catch (io.etcsql.kvstore.backend.UnrecoverableStoreException e) {
+        LOG.error("stopping the member: {}", e.getMessage(), e);
+        Runtime.getRuntime().halt(1); // no shutdown hooks: nothing more may be written
+        throw e;
       }
     }, blocking), observer);
   }

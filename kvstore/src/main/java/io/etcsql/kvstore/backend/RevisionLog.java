@@ -428,7 +428,20 @@ public final class RevisionLog implements Closeable {
     }
     // the map was closed before its rename: a map keeps using the path it was created at
     Files.move(tmp.toPath(), target.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    fresh = openMap(target, false);
+    try {
+      fresh = openMap(target, false);
+    } catch (IOException | RuntimeException e) {
+      // The old segment is intact and still in use; the new file would win at the next open
+      // while every later write goes to the old one. Take it away again, or stop here.
+      try {
+        Files.delete(target.toPath());
+      } catch (IOException | RuntimeException d) {
+        e.addSuppressed(d);
+        throw new UnrecoverableStoreException("segment " + target + " replaced " + old.file
+            + " but can be neither opened nor removed; the member must stop before it writes more", e);
+      }
+      throw new IOException("defragmenting " + old.file + " failed: its rewritten copy cannot be opened", e);
+    }
     Segment s = new Segment(firstMain, target, fresh);
     s.entriesWritten = entries;
     s.bytesWritten = bytes;
