@@ -245,7 +245,7 @@ public final class KvStore implements Closeable {
         long before = mvcc.currentRevision();
         log.clear();
         meta.clear();
-        SnapshotFormat.load(incoming, log, meta);
+        SnapshotFormat.load(incoming, log, meta, false);
         meta.setCompactRevision(header.compactRevision());
         meta.setApplied(header.term(), header.index());
         load();
@@ -258,6 +258,33 @@ public final class KvStore implements Closeable {
       }
     } finally {
       java.nio.file.Files.deleteIfExists(incoming);
+    }
+  }
+
+  /**
+   * Builds the store of a member of a new cluster from a saved snapshot (etcd's {@code snapshot
+   * restore}): the keys with their history, the compaction revision and the leases; no members,
+   * cluster id or alarms (the new cluster bootstraps its own), and applied index 0 so that the
+   * new cluster's Raft log applies from its first entry. Revisions continue from the snapshot's.
+   *
+   * @param dir an empty or missing directory for the new store
+   * @return the snapshot's revision
+   */
+  public static long restore(Path dir, Path snapshot, boolean verifyDigest) throws IOException {
+    SnapshotFormat.Header header = SnapshotFormat.check(snapshot, verifyDigest);
+    try (KvStore store = open(dir, Options.defaults())) {
+      synchronized (store.applyLock) {
+        if (store.mvcc.currentRevision() > 1 || !store.members().isEmpty()) {
+          throw new IOException("the store at " + dir + " is not empty");
+        }
+        store.log.clear();
+        store.meta.clear();
+        SnapshotFormat.load(snapshot, store.log, store.meta, true);
+        store.meta.setCompactRevision(header.compactRevision());
+        store.meta.setApplied(0, 0);
+        store.load();
+        return store.mvcc.currentRevision();
+      }
     }
   }
 

@@ -117,29 +117,39 @@ final class SnapshotFormat {
   static Header receive(InputStream in, Path file) throws IOException {
     Files.deleteIfExists(file);
     Files.copy(in, file);
+    return check(file, true);
+  }
+
+  /**
+   * Reads a snapshot file's header, first checking the digest at its end when {@code verifyDigest}
+   * is set ("snapshot checksum mismatch" when it does not match).
+   */
+  static Header check(Path file, boolean verifyDigest) throws IOException {
     long size = Files.size(file);
     if (size < DIGEST_BYTES) {
       throw new IOException("snapshot is truncated (" + size + " bytes)");
     }
-    MessageDigest sha = sha256();
-    byte[] stored = new byte[DIGEST_BYTES];
-    try (InputStream f = new BufferedInputStream(Files.newInputStream(file), 64 * 1024)) {
-      byte[] buf = new byte[64 * 1024];
-      long left = size - DIGEST_BYTES;
-      while (left > 0) {
-        int n = f.read(buf, 0, (int) Math.min(buf.length, left));
-        if (n < 0) {
+    if (verifyDigest) {
+      MessageDigest sha = sha256();
+      byte[] stored = new byte[DIGEST_BYTES];
+      try (InputStream f = new BufferedInputStream(Files.newInputStream(file), 64 * 1024)) {
+        byte[] buf = new byte[64 * 1024];
+        long left = size - DIGEST_BYTES;
+        while (left > 0) {
+          int n = f.read(buf, 0, (int) Math.min(buf.length, left));
+          if (n < 0) {
+            throw new IOException("snapshot is truncated");
+          }
+          sha.update(buf, 0, n);
+          left -= n;
+        }
+        if (f.readNBytes(stored, 0, DIGEST_BYTES) != DIGEST_BYTES) {
           throw new IOException("snapshot is truncated");
         }
-        sha.update(buf, 0, n);
-        left -= n;
       }
-      if (f.readNBytes(stored, 0, DIGEST_BYTES) != DIGEST_BYTES) {
-        throw new IOException("snapshot is truncated");
+      if (!Arrays.equals(stored, sha.digest())) {
+        throw new IOException("snapshot checksum mismatch: the snapshot is corrupt");
       }
-    }
-    if (!Arrays.equals(stored, sha.digest())) {
-      throw new IOException("snapshot checksum mismatch: the snapshot is corrupt");
     }
     try (DataInputStream d = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
       return header(d);
@@ -154,8 +164,12 @@ final class SnapshotFormat {
     return new Header(d.readLong(), d.readLong(), d.readLong(), d.readLong());
   }
 
-  /** Loads a verified snapshot file into an empty log and meta store. */
-  static void load(Path file, RevisionLog log, MetaStore meta) throws IOException {
+  /**
+   * Loads a verified snapshot file into an empty log and meta store. With {@code forNewCluster}
+   * (a restore) the members, cluster id and alarms are left out and every record's Raft index is
+   * reset to 0, because the new cluster's Raft log starts again from index 1.
+   */
+  static void load(Path file, RevisionLog log, MetaStore meta, boolean forNewCluster) throws IOException {
     try (DataInputStream d = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 64 * 1024))) {
       header(d);
       int leases = d.readInt();
@@ -165,17 +179,22 @@ final class SnapshotFormat {
         d.readFully(enc);
         meta.putLease(id, enc);
       }
-      meta.setClusterId(d.readLong());
+      long clusterId = d.readLong();
       int members = d.readInt();
+      Map<Long, byte[]> memberList = new java.util.HashMap<>();
       for (int i = 0; i < members; i++) {
         long id = d.readLong();
         byte[] enc = new byte[d.readInt()];
         d.readFully(enc);
-        meta.putMember(id, enc);
+        memberList.put(id, enc);
       }
       byte[] alarms = new byte[d.readInt()];
       d.readFully(alarms);
-      meta.setAlarms(alarms);
+      if (!forNewCluster) {
+        meta.setClusterId(clusterId);
+        memberList.forEach(meta::putMember);
+        meta.setAlarms(alarms);
+      }
       List<RevisionRecord> batch = new ArrayList<>();
       long batchMain = -1;
       while (d.readByte() == 1) {
@@ -188,7 +207,12 @@ final class SnapshotFormat {
           batch = new ArrayList<>();
         }
         batchMain = main;
-        batch.add(RevisionRecord.decode(main, sub, enc, true));
+        RevisionRecord r = RevisionRecord.decode(main, sub, enc, true);
+        if (forNewCluster) {
+          r = new RevisionRecord(r.mainRevision(), r.subRevision(), r.subsInMain(), r.key(), r.value(), r.tombstone(),
+              r.createRevision(), r.version(), r.lease(), 0, r.committedAtUnixMs(), r.principal());
+        }
+        batch.add(r);
       }
       if (!batch.isEmpty()) {
         log.writeRevision(batchMain, batch);

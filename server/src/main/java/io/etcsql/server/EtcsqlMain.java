@@ -13,6 +13,10 @@ public final class EtcsqlMain {
 
   public static void main(String[] args) throws Exception {
     configureLogging();
+    if (args.length >= 2 && args[0].equals("snapshot") && args[1].equals("restore")) {
+      System.exit(SnapshotRestoreCommand.run(java.util.Arrays.copyOfRange(args, 2, args.length), System.out, System.err));
+      return;
+    }
     ParseResult parsed;
     try {
       parsed = EtcdCommandLine.parse(args, System.getenv());

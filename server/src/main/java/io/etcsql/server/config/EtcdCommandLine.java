@@ -242,7 +242,11 @@ public final class EtcdCommandLine {
                 + "    Show the version of etcd.\n"
                 + "\n"
                 + "  etcd -h | --help\n"
-                + "    Show the help information about etcd.\n";
+                + "    Show the help information about etcd.\n"
+                + "\n"
+                + "  etcsql snapshot restore <file> [--name --data-dir --initial-cluster --initial-cluster-token\n"
+                + "      --initial-advertise-peer-urls --skip-hash-check]\n"
+                + "    Create a member's data dir of a new cluster from a snapshot saved from etcsql.\n";
     }
 
     /** The flag list, in etcd's {@code --help} style, of the flags etcsql supports. */
