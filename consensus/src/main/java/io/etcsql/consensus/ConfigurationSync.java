@@ -79,20 +79,26 @@ public final class ConfigurationSync implements AutoCloseable {
       if (voters.isEmpty() || (voters.equals(currentVoters) && listeners.equals(currentListeners))) {
         return;
       }
-      Map<String, String> promoted = new TreeMap<>(voters);
-      promoted.keySet().retainAll(currentListeners.keySet());
-      if (!promoted.isEmpty()) {
-        // A Ratis listener made a voter in place keeps being sent "initializing" appends by the
-        // leader, so a member that joined as a learner never starts its follower state (it can
-        // neither serve ReadIndex reads nor stand for election). Leaving the configuration first
-        // and rejoining as a voter goes through staging, which marks it caught up.
-        Map<String, String> without = new TreeMap<>(voters);
-        without.keySet().removeAll(promoted.keySet());
-        LOG.info("promoting {}: first leaving the Raft configuration as a listener (voters {} listeners {})",
-            promoted.keySet(), without, listeners);
-        node.setConfiguration(without, listeners);
-        currentVoters = without;
-        currentListeners = listeners;
+      // First leave out whoever the registry no longer has as a voter or listener: that change
+      // adds no peer, so no staging, and commits even while a newly registered member is not
+      // running yet (whose addition would fail until it is). It is also the first half of a
+      // promotion: Ratis keeps sending a listener made a voter in place the "initializing" flag,
+      // so a member that joined as a learner would never start its follower state; leaving and
+      // rejoining as a voter goes through staging, which marks it caught up.
+      Map<String, String> keptVoters = new TreeMap<>(voters);
+      keptVoters.keySet().retainAll(currentVoters.keySet());
+      Map<String, String> keptListeners = new TreeMap<>(listeners);
+      keptListeners.keySet().retainAll(currentListeners.keySet());
+      if (!keptVoters.isEmpty() && !(peersOnly(keptVoters).equals(peersOnly(currentVoters))
+          && peersOnly(keptListeners).equals(peersOnly(currentListeners)))) {
+        LOG.info("changing the Raft configuration to voters {} listeners {} (leaving members out first)",
+            keptVoters, keptListeners);
+        node.setConfiguration(keptVoters, keptListeners);
+        currentVoters = keptVoters;
+        currentListeners = keptListeners;
+        if (voters.equals(currentVoters) && listeners.equals(currentListeners)) {
+          return;
+        }
       }
       boolean samePeers = peersOnly(voters).equals(peersOnly(currentVoters))
           && peersOnly(listeners).equals(peersOnly(currentListeners));

@@ -238,11 +238,45 @@ final class KvStateMachine extends BaseStateMachine {
     }
     try {
       LeaderQuery q = LeaderQuery.parseFrom(content.asReadOnlyByteBuffer());
-      return CompletableFuture.completedFuture(
-          Message.valueOf(ByteString.copyFrom(leaseKeeper.answer(q).toByteArray())));
+      io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult answer = q.hasPeerProgress()
+          ? io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build()
+          : leaseKeeper.answer(q);
+      return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(answer.toByteArray())));
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** This leader's view of its peers: their commit indexes and when it last heard from each. */
+  private io.etcsql.grpcapi.etcsqlpb.PeerProgress peerProgress() {
+    RaftServer.Division division;
+    try {
+      division = getServer().join().getDivision(getGroupId());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    java.util.Map<String, Long> contact = new java.util.HashMap<>();
+    org.apache.ratis.proto.RaftProtos.RoleInfoProto role = division.getInfo().getRoleInfoProto();
+    if (role.hasLeaderInfo()) {
+      for (org.apache.ratis.proto.RaftProtos.ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
+        contact.put(f.getId().getId().toStringUtf8(), f.getLastRpcElapsedTimeMs());
+      }
+    }
+    String self = division.getId().toString();
+    io.etcsql.grpcapi.etcsqlpb.PeerProgress.Builder out = io.etcsql.grpcapi.etcsqlpb.PeerProgress.newBuilder()
+        .setLeaderId(ConfigurationSync.memberIdOf(self))
+        .setLeaderCommitIndex(division.getRaftLog().getLastCommittedIndex());
+    for (org.apache.ratis.proto.RaftProtos.CommitInfoProto c : division.getCommitInfos()) {
+      String peer = c.getServer().getId().toStringUtf8();
+      if (peer.equals(self)) {
+        continue;
+      }
+      out.addPeers(io.etcsql.grpcapi.etcsqlpb.PeerProgress.Peer.newBuilder()
+          .setMemberId(ConfigurationSync.memberIdOf(peer))
+          .setCommitIndex(c.getCommitIndex())
+          .setLastContactMs(contact.getOrDefault(peer, Long.MAX_VALUE)));
+    }
+    return out.build();
   }
 
   @Override

@@ -65,6 +65,12 @@ public final class RaftNode implements Closeable {
   private final KvStateMachine stateMachine;
   private final LeaseKeeper leaseKeeper;
   private final Map<RaftPeerId, RaftClient> clients = new java.util.LinkedHashMap<>();
+  /**
+   * Configuration changes, sent by the leader to itself, without retries: a change that cannot
+   * finish (a new peer that never answers fails Ratis' staging) must not hold up the next one,
+   * which ConfigurationSync computes afresh from the registry.
+   */
+  private final RaftClient adminClient;
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
@@ -119,6 +125,13 @@ public final class RaftNode implements Closeable {
               TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
           .build());
     }
+    this.adminClient = RaftClient.newBuilder()
+        .setClientId(ClientId.randomId())
+        .setRaftGroup(group)
+        .setLeaderId(selfId)
+        .setProperties(props)
+        .setRetryPolicy(RetryPolicies.noRetry())
+        .build();
   }
 
   private static RaftProperties properties(RaftNodeConfig c) {
@@ -131,6 +144,9 @@ public final class RaftNode implements Closeable {
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(election * 2, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, election * 3), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    // a peer being added that does not answer for this long fails the change (it is retried
+    // from the registry): an added member that is never started must not block later changes
+    RaftServerConfigKeys.setStagingTimeout(p, TimeDuration.valueOf(Math.max(3000, election * 3), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotCount());
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
@@ -373,7 +389,7 @@ public final class RaftNode implements Closeable {
     voters.forEach((id, addr) -> v.add(peer(id, addr, RaftPeerRole.FOLLOWER)));
     List<RaftPeer> l = new ArrayList<>();
     listeners.forEach((id, addr) -> l.add(peer(id, addr, RaftPeerRole.LISTENER)));
-    RaftClientReply reply = client().admin().setConfiguration(v, l);
+    RaftClientReply reply = adminClient.admin().setConfiguration(v, l);
     if (!reply.isSuccess()) {
       throw new IOException("configuration change failed", reply.getException());
     }
@@ -413,6 +429,12 @@ public final class RaftNode implements Closeable {
     return division().getInfo().getLastAppliedIndex();
   }
 
+  private static List<RaftClient> concat(java.util.Collection<RaftClient> some, RaftClient one) {
+    List<RaftClient> all = new ArrayList<>(some);
+    all.add(one);
+    return all;
+  }
+
   @Override
   public void close() throws IOException {
     closed = true;
@@ -421,7 +443,7 @@ public final class RaftNode implements Closeable {
       configurationSync.close();
     }
     proposals.shutdownNow();
-    for (RaftClient c : clients.values()) {
+    for (RaftClient c : concat(clients.values(), adminClient)) {
       try {
         c.close();
       } catch (IOException e) {

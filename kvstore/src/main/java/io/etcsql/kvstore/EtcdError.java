@@ -34,6 +34,8 @@ public enum EtcdError {
   MEMBER_NOT_LEARNER("etcdserver: can only promote a learner member"),
   LEARNER_NOT_READY("etcdserver: can only promote a learner member which is in sync with leader"),
   NOT_SUPPORTED_FOR_LEARNER("etcdserver: rpc not supported for learner"),
+  MEMBER_NOT_ENOUGH_STARTED("etcdserver: re-configuration failed due to not enough started members"),
+  UNHEALTHY("etcdserver: unhealthy cluster"),
   BAD_LEADER_TRANSFEREE("etcdserver: bad leader transferee"),
   LEADER_TRANSFER_TIMEOUT("etcdserver: request timed out, leader transfer took too long");
 

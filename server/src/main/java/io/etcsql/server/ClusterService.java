@@ -34,8 +34,12 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
   private final ResponseHeaders headers;
   private final ClusterIdentity identity;
   private final String clusterToken;
+  /** How recently the leader must have heard from a peer for it to count as active. */
+  private final long activeWithinMs;
 
-  ClusterService(RaftNode node, Proposer proposer, ResponseHeaders headers, ClusterIdentity identity, String clusterToken) {
+  ClusterService(RaftNode node, Proposer proposer, ResponseHeaders headers, ClusterIdentity identity, String clusterToken,
+      long electionTimeoutMs) {
+    this.activeWithinMs = electionTimeoutMs;
     this.node = node;
     this.proposer = proposer;
     this.headers = headers;
@@ -76,6 +80,22 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     return sorted;
   }
 
+  /**
+   * Runs {@code check} on the registry and the leader's view of its peers; proposes nothing and
+   * fails with the check's error when it gives one.
+   */
+  private CompletableFuture<Void> precheck(
+      java.util.function.BiFunction<List<Member>, io.etcsql.grpcapi.etcsqlpb.PeerProgress, EtcdError> check) {
+    io.etcsql.grpcapi.etcsqlpb.LeaderQuery q = io.etcsql.grpcapi.etcsqlpb.LeaderQuery.newBuilder()
+        .setPeerProgress(io.etcsql.grpcapi.etcsqlpb.PeerProgressRequest.getDefaultInstance()).build();
+    return node.askLeader(q).thenAccept(r -> {
+      EtcdError e = check.apply(identity.members(), r.getPeerProgress());
+      if (e != null) {
+        throw e.exception();
+      }
+    });
+  }
+
   private CompletableFuture<MemberChangeResult> change(MemberChange change) {
     return proposer.raw(ReplicatedCommand.newBuilder().setMemberChange(change).build())
         .thenApply(r -> r.getMemberChange());
@@ -95,7 +115,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
           .addAllPeerURLs(request.getPeerURLsList())
           .setIsLearner(request.getIsLearner())
           .build();
-      return change(MemberChange.newBuilder().setAdd(m).build()).thenApply(r -> MemberAddResponse.newBuilder()
+      return precheck((members, progress) -> MembershipChecks.add(members, request.getIsLearner(), progress, activeWithinMs))
+          .thenCompose(v -> change(MemberChange.newBuilder().setAdd(m).build())).thenApply(r -> MemberAddResponse.newBuilder()
           .setHeader(headers.current()).setMember(r.getMember()).addAllMembers(r.getMembersList()).build());
     }, observer);
   }
@@ -106,7 +127,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
    */
   @Override
   public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> observer) {
-    Replies.now(() -> change(MemberChange.newBuilder().setRemove(request.getID()).build())
+    Replies.now(() -> precheck((members, progress) -> MembershipChecks.remove(members, request.getID(), identity.selfId(), progress, activeWithinMs))
+        .thenCompose(v -> change(MemberChange.newBuilder().setRemove(request.getID()).build()))
         .thenCompose(r -> node.awaitConfiguration(request.getID(), null).thenApply(inTime -> r))
         .thenApply(r -> MemberRemoveResponse.newBuilder().setHeader(headers.current())
             .addAllMembers(r.getMembersList()).build()), observer);
@@ -125,7 +147,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
   /** Promotes a learner; the reply waits (up to the request timeout) until Raft counts its vote. */
   @Override
   public void memberPromote(MemberPromoteRequest request, StreamObserver<MemberPromoteResponse> observer) {
-    Replies.now(() -> change(MemberChange.newBuilder().setPromote(request.getID()).build())
+    Replies.now(() -> precheck((members, progress) -> MembershipChecks.promote(members, request.getID(), progress))
+        .thenCompose(v -> change(MemberChange.newBuilder().setPromote(request.getID()).build()))
         .thenCompose(r -> node.awaitConfiguration(request.getID(), true).thenApply(inTime -> r))
         .thenApply(r -> MemberPromoteResponse.newBuilder().setHeader(headers.current())
             .addAllMembers(r.getMembersList()).build()), observer);

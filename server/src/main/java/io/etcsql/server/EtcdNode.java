@@ -91,7 +91,7 @@ public final class EtcdNode implements Closeable {
           .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), sizeLimit, learnerGuard))
           .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
               config.electionTimeoutMs()), sizeLimit, learnerGuard))
-          .addService(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken()), sizeLimit, learnerGuard))
+          .addService(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), sizeLimit, learnerGuard))
           .build());
     }
     this.proposer = proposer;

@@ -46,6 +46,8 @@ public final class GrpcErrors {
     CODES.put(EtcdError.MEMBER_BAD_URLS, Status.Code.INVALID_ARGUMENT);
     CODES.put(EtcdError.MEMBER_NOT_LEARNER, Status.Code.FAILED_PRECONDITION);
     CODES.put(EtcdError.LEARNER_NOT_READY, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.MEMBER_NOT_ENOUGH_STARTED, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.UNHEALTHY, Status.Code.UNAVAILABLE);
     CODES.put(EtcdError.NOT_SUPPORTED_FOR_LEARNER, Status.Code.UNAVAILABLE);
     CODES.put(EtcdError.BAD_LEADER_TRANSFEREE, Status.Code.FAILED_PRECONDITION);
     // not in etcd 3.4's toGRPCErrorMap: its text with code Unknown

@@ -28,9 +28,16 @@ final class RemovalWatch implements AutoCloseable {
    * for a moment before it rejoins as a voter (see ConfigurationSync).
    */
   private static final int CHECKS_OUT_OF_CONFIGURATION = 10;
+  /**
+   * How long this member keeps running once removed from the registry while Raft's configuration
+   * still has it (a configuration change that cannot commit yet): stopping at once would take a
+   * voter away from a cluster that may still need it for its quorum.
+   */
+  private static final int CHECKS_UNREGISTERED = 30;
 
   private volatile boolean seen;
   private int outOfConfiguration;
+  private int unregistered;
 
   /**
    * @param onRemoved what to do once removed (the node closes itself and the process exits)
@@ -39,13 +46,17 @@ final class RemovalWatch implements AutoCloseable {
     timer.scheduleWithFixedDelay(() -> {
       List<Member> members = store.members();
       boolean registered = members.stream().anyMatch(m -> m.getID() == selfId);
-      // the registry says so, or Raft has left this member out (for longer than a promotion
-      // does) before it applied the registry's removal
       boolean inConfiguration = inRaftConfiguration.getAsBoolean();
       outOfConfiguration = registered && !inConfiguration ? outOfConfiguration + 1 : 0;
+      unregistered = !registered && inConfiguration ? unregistered + 1 : 0;
       if (registered && inConfiguration) {
         seen = true;
-      } else if (seen && !members.isEmpty() && (!registered || outOfConfiguration >= CHECKS_OUT_OF_CONFIGURATION)) {
+        return;
+      }
+      // removed: by both; or by one of them for longer than a promotion or a pending change takes
+      boolean removed = (!registered && !inConfiguration) || outOfConfiguration >= CHECKS_OUT_OF_CONFIGURATION
+          || unregistered >= CHECKS_UNREGISTERED;
+      if (seen && !members.isEmpty() && removed) {
         LOG.warn("the member has been permanently removed from the cluster");
         timer.shutdown();
         onRemoved.run();

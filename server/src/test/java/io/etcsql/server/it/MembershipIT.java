@@ -169,6 +169,46 @@ class MembershipIT {
   }
 
   @Test
+  void reconfigurationsThatWouldHurtTheQuorumAreRefusedAsEtcdDoes() {
+    try (Cluster cluster = Cluster.start(3)) {
+      Etcdctl ctl = cluster.ctl(0);
+      // a learner that is not running is not in sync with the leader (etcd also refuses any add
+      // until it has been connected to every voter for 5 s: "unhealthy cluster")
+      String learnerUrl = "--peer-urls=http://127.0.0.1:" + ServerProcess.freePort();
+      await(WAIT, "a learner is added", () -> ctl.run("member", "add", "n4", "--learner", learnerUrl).exitCode() == 0);
+      String learnerId = idOf(ctl.ok("member", "list").replace(", unstarted, , ", ", unstarted, n4, "), "n4");
+      Etcdctl.Result promote = ctl.run("member", "promote", learnerId);
+      assertEquals(1, promote.exitCode(), promote.toString());
+      assertEquals("Error: etcdserver: can only promote a learner member which is in sync with leader", promote.err());
+      assertTrue(ctl.ok("member", "list").contains(learnerId + ", unstarted, , "), "still an unstarted learner");
+      assertTrue(ctl.ok("member", "remove", learnerId).contains(" removed from cluster "), "a learner can always go");
+
+      // with n3 down, removing the live n2 would leave one active voter of two: refused
+      cluster.member(2).kill();
+      // etcd's transport sees the closed connection at once; etcsql counts a peer inactive once the
+      // leader has not heard from it for an election timeout (1 s here)
+      ServerProcess.sleep(2000);
+      String list = ctl.ok("member", "list");
+      String n2 = idOf(list, "n2");
+      String n3 = idOf(list, "n3");
+      await(WAIT, "the leader notices n3 is gone", () -> {
+        Etcdctl.Result r = ctl.run("member", "remove", n2);
+        if (r.exitCode() == 0) {
+          throw new AssertionError("n2 was removed although n3 is down: " + r);
+        }
+        return r.err().equals("Error: etcdserver: unhealthy cluster");
+      });
+      assertEquals(3, ctl.ok("member", "list").split("\n").length, "a refused removal changes nothing");
+      // and adding a voter needs every voter connected
+      Etcdctl.Result add = ctl.run("member", "add", "n5", "--peer-urls=http://127.0.0.1:" + ServerProcess.freePort());
+      assertEquals("Error: etcdserver: unhealthy cluster", add.err());
+      // removing the member that is down is allowed
+      assertTrue(ctl.ok("member", "remove", n3).contains(n3 + " removed from cluster "));
+      ctl.ok("put", "after/removing/n3", "v");
+    }
+  }
+
+  @Test
   void removingTheLeaderLeavesAWorkingCluster() {
     try (Cluster cluster = Cluster.start(3)) {
       int leader = cluster.waitLeader(Duration.ofSeconds(20));
