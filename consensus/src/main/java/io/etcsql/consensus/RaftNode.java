@@ -263,8 +263,24 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
+    Message leaseCheck = Message.valueOf(ByteString.copyFrom(LeaderQuery.newBuilder()
+        .setLeaseCheck(io.etcsql.grpcapi.etcsqlpb.LeaseCheckRequest.getDefaultInstance()).build().toByteArray()));
     return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(Message.EMPTY, selfId)
-        .thenAccept(RaftNode::check), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+        .thenAccept(RaftNode::check)
+        // then the leader confirms it still holds its lease (see KvStateMachine.leaderLeaseHeld):
+        // Ratis alone may hand out a deposed leader's stale read index
+        .thenCompose(v -> client().async().sendReadOnlyUnordered(leaseCheck))
+        .thenAccept(reply -> {
+          check(reply);
+          try {
+            if (!LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer())
+                .getLeaseCheck().getHeld()) {
+              throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
+            }
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
   }
 
   /**
