@@ -38,9 +38,18 @@ public final class Alarms {
 
   /** The active alarms of type {@code type} ({@code NONE}: all), by type then member id. */
   public List<AlarmMember> list(AlarmType type) {
+    return list(type.getNumber());
+  }
+
+  /**
+   * The active alarms whose type has the number {@code type} ({@code NONE}'s 0: all). Numbers
+   * count, not enum constants: as in etcd, a type this version does not know is stored and
+   * listed as its number.
+   */
+  private List<AlarmMember> list(int type) {
     List<AlarmMember> out = new ArrayList<>();
     for (AlarmMember m : stored()) {
-      if (type == AlarmType.NONE || m.getAlarm() == type) {
+      if (type == AlarmType.NONE_VALUE || m.getAlarmValue() == type) {
         out.add(m);
       }
     }
@@ -55,16 +64,18 @@ public final class Alarms {
   /**
    * Applies an alarm request as etcd's {@code applierV3backend.Alarm}: GET lists, ACTIVATE adds
    * (answering the alarm, new or already active), DEACTIVATE removes (answering the removed alarm,
-   * or nothing if it was not active). Apply thread only.
+   * or nothing if it was not active); an unknown action answers nothing. Alarm types go by number,
+   * so an unknown one is stored as etcd stores it (never an exception here: it would stop the
+   * state machine on every member). Apply thread only.
    */
   AlarmResponse apply(AlarmRequest r) {
     AlarmResponse.Builder resp = AlarmResponse.newBuilder();
     List<AlarmMember> all = new ArrayList<>(stored());
-    AlarmMember m = AlarmMember.newBuilder().setMemberID(r.getMemberID()).setAlarm(r.getAlarm()).build();
+    AlarmMember m = AlarmMember.newBuilder().setMemberID(r.getMemberID()).setAlarmValue(r.getAlarmValue()).build();
     switch (r.getAction()) {
-      case GET -> resp.addAllAlarms(list(r.getAlarm()));
+      case GET -> resp.addAllAlarms(list(r.getAlarmValue()));
       case ACTIVATE -> {
-        if (r.getAlarm() == AlarmType.NONE) {
+        if (r.getAlarmValue() == AlarmType.NONE_VALUE) {
           break; // etcd stores nothing useful for NONE either; keep the set clean
         }
         if (!all.contains(m)) {

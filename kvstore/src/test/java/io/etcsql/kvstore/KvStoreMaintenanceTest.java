@@ -141,6 +141,34 @@ class KvStoreMaintenanceTest extends StoreTestBase {
     s.put("b", "v");
   }
 
+  private static ReplicatedCommand alarm(int action, long member, int type) {
+    return ReplicatedCommand.newBuilder()
+        .setAlarm(AlarmRequest.newBuilder().setActionValue(action).setMemberID(member).setAlarmValue(type))
+        .build();
+  }
+
+  /** An alarm type or action this version has no name for is applied as etcd applies it, by number. */
+  @Test
+  void unknownAlarmTypesAndActionsApplyByNumber() throws Exception {
+    CommandResult act = s.apply(alarm(AlarmRequest.AlarmAction.ACTIVATE_VALUE, 5, 4));
+    AlarmMember four = AlarmMember.newBuilder().setMemberID(5).setAlarmValue(4).build();
+    assertFalse(act.hasError(), act.toString());
+    assertEquals(List.of(four), act.getAlarm().getAlarmsList());
+    s.apply(alarm(AlarmRequest.AlarmAction.ACTIVATE_VALUE, 6, 9));
+    assertEquals(List.of(four), s.apply(alarm(AlarmRequest.AlarmAction.GET_VALUE, 0, 4)).getAlarm().getAlarmsList());
+    assertEquals(2, s.apply(alarm(AlarmRequest.AlarmAction.GET_VALUE, 0, 0)).getAlarm().getAlarmsCount());
+    CommandResult unknownAction = s.apply(alarm(7, 5, 4));
+    assertFalse(unknownAction.hasError(), unknownAction.toString());
+    assertEquals(0, unknownAction.getAlarm().getAlarmsCount());
+    assertTrue(s.store.alarms(AlarmType.NOSPACE).isEmpty(), "an unknown type caps nothing");
+    s.put("a", "v");
+
+    s.reopen();
+    assertEquals(List.of(four), s.apply(alarm(AlarmRequest.AlarmAction.DEACTIVATE_VALUE, 5, 4)).getAlarm()
+        .getAlarmsList());
+    assertEquals(List.of(9), s.store.alarms(AlarmType.NONE).stream().map(AlarmMember::getAlarmValue).toList());
+  }
+
   @Test
   void quotaCostsAreEtcds() {
     PutRequest p = PutRequest.newBuilder().setKey(b("key")).setValue(ByteString.copyFrom(new byte[100])).build();

@@ -136,10 +136,12 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
 
   /**
    * An alarm as etcd prints it in Status.errors (gogoproto's compact text: {@code
-   * memberID:<decimal> alarm:NOSPACE }, with its trailing space).
+   * memberID:<decimal> alarm:NOSPACE }, with its trailing space; a type without a name as its
+   * number).
    */
   static String alarmText(AlarmMember a) {
-    return "memberID:" + Long.toUnsignedString(a.getMemberID()) + " alarm:" + a.getAlarm().name() + " ";
+    String type = a.getAlarm() == AlarmType.UNRECOGNIZED ? Integer.toString(a.getAlarmValue()) : a.getAlarm().name();
+    return "memberID:" + Long.toUnsignedString(a.getMemberID()) + " alarm:" + type + " ";
   }
 
   @Override
