@@ -64,7 +64,7 @@ public final class EtcdNode implements Closeable {
     Proposer proposer = new Proposer(raft, config.maxRequestBytes());
     // etcd: minimum lease TTL = ceil(1.5 * election timeout)
     long minTtl = (long) Math.ceil(1.5 * config.electionTimeoutMs() / 1000.0);
-    RequestSizeLimit sizeLimit = new RequestSizeLimit(config.maxRequestBytes());
+    RequestDecoding decoding = new RequestDecoding(config.maxRequestBytes());
     LearnerGuard learnerGuard = new LearnerGuard(() -> {
       io.etcsql.grpcapi.etcdserverpb.Member self = store.member(identity.selfId());
       return self != null && self.getIsLearner();
@@ -85,13 +85,13 @@ public final class EtcdNode implements Closeable {
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .permitKeepAliveTime(5, TimeUnit.SECONDS)
           .permitKeepAliveWithoutCalls(true)
-          .addService(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), sizeLimit, learnerGuard))
-          .addService(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
-              config.maxRequestBytes()), sizeLimit, learnerGuard))
-          .addService(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), sizeLimit, learnerGuard))
-          .addService(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
-              config.electionTimeoutMs()), sizeLimit, learnerGuard))
-          .addService(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), sizeLimit, learnerGuard))
+          .addService(decoding.apply(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), learnerGuard)))
+          .addService(decoding.apply(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
+              config.maxRequestBytes()), learnerGuard)))
+          .addService(decoding.apply(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), learnerGuard)))
+          .addService(decoding.apply(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
+              config.electionTimeoutMs()), learnerGuard)))
+          .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)))
           .build());
     }
     this.proposer = proposer;

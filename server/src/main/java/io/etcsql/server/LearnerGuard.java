@@ -24,7 +24,7 @@ final class LearnerGuard implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
-    return new RefusingListener<>(call, next.startCall(call, headers), message ->
+    return RefusingListener.start(call, headers, next, message ->
         isLearner.getAsBoolean() && !supported(method, message)
             ? GrpcErrors.toStatus(EtcdError.NOT_SUPPORTED_FOR_LEARNER).getStatus()
             : null);
