@@ -97,18 +97,27 @@ final class Applier {
   private PutResponse put(long index, ReplicatedCommand cmd) {
     PutRequest p = cmd.getPut();
     WriteTxn txn = begin(index, cmd);
-    checkPut(txn, p);
+    // etcd's order: a Put checks its lease first, a Txn's put its key first (checkRequestPut)
+    checkLease(p);
+    checkKey(txn, p);
     PutResponse resp = doPut(txn, p);
     commit(txn);
     return resp;
   }
 
   private void checkPut(WriteTxn txn, PutRequest p) {
-    if (p.getIgnoreValue() || p.getIgnoreLease()) {
-      if (txn.get(p.getKey()) == null) {
-        throw EtcdError.KEY_NOT_FOUND.exception();
-      }
+    checkKey(txn, p);
+    checkLease(p);
+  }
+
+  /** ignore_value and ignore_lease need the key. */
+  private static void checkKey(WriteTxn txn, PutRequest p) {
+    if ((p.getIgnoreValue() || p.getIgnoreLease()) && txn.get(p.getKey()) == null) {
+      throw EtcdError.KEY_NOT_FOUND.exception();
     }
+  }
+
+  private void checkLease(PutRequest p) {
     if (p.getLease() != 0 && lessor.lookup(p.getLease()) == null) {
       throw EtcdError.LEASE_NOT_FOUND.exception();
     }

@@ -4,6 +4,7 @@ import static io.etcsql.kvstore.KvStoreFixture.ZERO;
 import static io.etcsql.kvstore.KvStoreFixture.b;
 import static io.etcsql.kvstore.KvStoreFixture.cmd;
 import static io.etcsql.kvstore.KvStoreFixture.keys;
+import static io.etcsql.kvstore.KvStoreFixture.opPut;
 import static io.etcsql.kvstore.KvStoreFixture.putReq;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,6 +20,7 @@ import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
 import io.etcsql.grpcapi.etcdserverpb.RangeRequest.SortOrder;
 import io.etcsql.grpcapi.etcdserverpb.RangeRequest.SortTarget;
 import io.etcsql.grpcapi.etcdserverpb.RangeResponse;
+import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
 import io.etcsql.grpcapi.mvccpb.KeyValue;
 import java.util.ArrayList;
 import java.util.List;
@@ -282,6 +284,12 @@ class KvStoreTest extends StoreTestBase {
     s.assertFailsUnchanged(cmd(putReq("missing", "").setIgnoreLease(true).build()), EtcdError.KEY_NOT_FOUND);
     s.assertFailsUnchanged(cmd(putReq("k", "x").setLease(99).build()), EtcdError.LEASE_NOT_FOUND);
     s.assertFailsUnchanged(cmd(putReq("new", "x").setLease(99).build()), EtcdError.LEASE_NOT_FOUND);
+    // both wrong: etcd's Put checks the lease first, a Txn's put the key first
+    s.assertFailsUnchanged(cmd(putReq("missing", "").setLease(99).setIgnoreValue(true).build()),
+        EtcdError.LEASE_NOT_FOUND);
+    s.assertFailsUnchanged(cmd(TxnRequest.newBuilder()
+        .addSuccess(opPut(putReq("missing", "").setLease(99).setIgnoreValue(true).build())).build()),
+        EtcdError.KEY_NOT_FOUND);
     assertEquals(3, s.put("k", "w").getHeader().getRevision(), "the next write gets the next revision");
   }
 
