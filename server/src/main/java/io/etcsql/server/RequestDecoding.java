@@ -1,6 +1,7 @@
 package io.etcsql.server;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import com.google.protobuf.MessageLite;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
@@ -19,7 +20,8 @@ import java.util.List;
  * or service sees it: a message larger than {@code --max-request-bytes} plus 512 KiB on the wire
  * is refused with RESOURCE_EXHAUSTED {@code grpc: received message larger than max (N vs. M)}, one
  * that does not parse with INTERNAL {@code grpc: error unmarshalling request: ...} (or, for a
- * streaming method, {@code grpc: failed to unmarshal the received message ...}).
+ * streaming method, {@code grpc: failed to unmarshal the received message ...}), with what etcd's
+ * decoder refuses and protobuf-java would read ({@link EtcdWireFormat}).
  *
  * <p>Either refusal closes the call through the call itself, so the service can write nothing
  * after it. (grpc-java's own answer to an unparsable message closes the stream behind the
@@ -93,16 +95,23 @@ final class RequestDecoding {
           return refuse(Status.RESOURCE_EXHAUSTED.withDescription(String.format(
               "grpc: received message larger than max (%d vs. %d)", bytes.length, limit)));
         }
+        String etcdRefuses = EtcdWireFormat.refusal(bytes, ((Message) delegate.getMessagePrototype()).getDescriptorForType());
+        if (etcdRefuses != null) {
+          return refuse(unparsable(etcdRefuses));
+        }
         @SuppressWarnings("unchecked")
         Q parsed = (Q) ((MessageLite) delegate.getMessagePrototype()).getParserForType().parseFrom(bytes);
         return parsed;
       } catch (InvalidProtocolBufferException e) {
-        return refuse(Status.INTERNAL.withDescription((unary
-            ? "grpc: error unmarshalling request: " : "grpc: failed to unmarshal the received message ")
-            + e.getMessage()));
+        return refuse(unparsable(e.getMessage()));
       } catch (IOException e) {
         return refuse(Status.INTERNAL.withDescription("grpc: failed to read the received message " + e.getMessage()));
       }
+    }
+
+    private Status unparsable(String why) {
+      return Status.INTERNAL.withDescription((unary
+          ? "grpc: error unmarshalling request: " : "grpc: failed to unmarshal the received message ") + why);
     }
 
     private Q refuse(Status status) {

@@ -3,11 +3,16 @@ package io.etcsql.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import io.etcsql.grpcapi.etcdserverpb.LeaseGrpc;
 import io.etcsql.grpcapi.etcdserverpb.LeaseKeepAliveRequest;
 import io.etcsql.grpcapi.etcdserverpb.LeaseKeepAliveResponse;
 import io.etcsql.grpcapi.etcdserverpb.LeaseTimeToLiveRequest;
 import io.etcsql.grpcapi.etcdserverpb.LeaseTimeToLiveResponse;
+import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
+import io.etcsql.grpcapi.etcdserverpb.RequestOp;
+import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
+import io.etcsql.grpcapi.etcdserverpb.WatchCreateRequest;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Grpc;
@@ -139,6 +144,57 @@ class RequestDecodingTest {
     s = stream.status();
     assertEquals(Status.Code.INTERNAL, s.getCode(), s.toString());
     assertTrue(s.getDescription().startsWith("grpc: failed to unmarshal the received message "), s.toString());
+  }
+
+  @Test
+  void aKnownFieldWithTheWrongWireTypeDoesNotParseAsInEtcd() throws Exception {
+    // LeaseTimeToLiveRequest.ID (1, a varint) sent length-delimited
+    RawCall unary = new RawCall(LeaseGrpc.getLeaseTimeToLiveMethod()).send(new byte[] {0x0a, 0x01, 0x07});
+    unary.call.halfClose();
+    Status s = unary.status();
+    assertEquals(Status.Code.INTERNAL, s.getCode(), s.toString());
+    assertEquals("grpc: error unmarshalling request: proto: wrong wireType = 2 for field ID", s.getDescription());
+    // in a nested message: a txn's range op with its limit (3, a varint) as a fixed64
+    byte[] range = {0x0a, 0x01, 'k', 0x19, 1, 0, 0, 0, 0, 0, 0, 0};
+    byte[] op = concat(new byte[] {0x0a, (byte) range.length}, range);
+    byte[] txn = concat(new byte[] {0x12, (byte) op.length}, op);
+    assertEquals("proto: wrong wireType = 1 for field Limit", EtcdWireFormat.refusal(txn, TxnRequest.getDescriptor()));
+    assertEquals(null, EtcdWireFormat.refusal(TxnRequest.newBuilder().addSuccess(RequestOp.newBuilder()
+        .setRequestRange(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k")).setLimit(1))).build()
+        .toByteArray(), TxnRequest.getDescriptor()));
+    // varints protobuf-java reads (dropping bits) and etcd refuses: an 11-byte limit, a 64-bit tag
+    byte[] longVarint = {0x0a, 0x01, 'k', 0x18, -1, -1, -1, -1, -1, -1, -1, -1, -1, -39, 0x30, 0x04};
+    assertEquals(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k")).setLimit(-1)
+        .setSortTarget(RangeRequest.SortTarget.VALUE).build(), RangeRequest.parseFrom(longVarint),
+        "protobuf-java's reading: the 11th byte starts another field");
+    assertEquals("proto: integer overflow", EtcdWireFormat.refusal(longVarint, RangeRequest.getDescriptor()));
+    // a tag past 32 bits: protobuf-java reads field 1 (key, with the wrong wire type), etcd field 2^29 + 1
+    byte[] bigTag = {(byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10, 0x01};
+    assertEquals("proto: RangeRequest: illegal tag 536870913 (wire type 4294967304)",
+        EtcdWireFormat.refusal(bigTag, RangeRequest.getDescriptor()));
+    // one etcd reads as an unknown field (number 894340921) and protobuf-java too: accepted, as by etcd
+    byte[] unknown = {(byte) 0xca, (byte) 0xf3, (byte) 0xd1, (byte) 0xd3, 0x1a, 0x00};
+    assertEquals(null, EtcdWireFormat.refusal(unknown, RangeRequest.getDescriptor()));
+    // int32(wire >> 3) <= 0: etcd's "illegal tag"
+    byte[] negative = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01, 0x00};
+    assertTrue(EtcdWireFormat.refusal(negative, RangeRequest.getDescriptor()).startsWith("proto: RangeRequest: illegal tag "));
+    // a length whose low 32 bits are 0 (protobuf-java: an empty field) and whose int64 is negative
+    byte[] negativeLength = {0x0a, 0x01, 'k', 0x12, -128, -128, -128, -128, -128, -128, -128, -128, -128, 0x01};
+    assertEquals(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k")).build(),
+        RangeRequest.parseFrom(negativeLength), "protobuf-java's reading");
+    assertEquals("proto: negative length found during unmarshaling",
+        EtcdWireFormat.refusal(negativeLength, RangeRequest.getDescriptor()));
+    // packed and unpacked repeated fields both parse, as in etcd
+    WatchCreateRequest filters = WatchCreateRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
+        .addFilters(WatchCreateRequest.FilterType.NOPUT).addFilters(WatchCreateRequest.FilterType.NODELETE).build();
+    assertEquals(null, EtcdWireFormat.refusal(filters.toByteArray(), WatchCreateRequest.getDescriptor()));
+    assertEquals(null, EtcdWireFormat.refusal(new byte[] {0x28, 0x01, 0x28, 0x00}, WatchCreateRequest.getDescriptor()));
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   @Test
