@@ -20,8 +20,6 @@ import java.util.Set;
  * here changes nothing anywhere.
  */
 final class RequestChecks {
-  private static final ByteString ZERO = ByteString.copyFrom(new byte[] {0});
-
   private RequestChecks() {}
 
   static void checkRange(RangeRequest r) {
@@ -87,14 +85,18 @@ final class RequestChecks {
     }
   }
 
-  /** A deleted interval [begin, end); end null = a single key, end empty = to infinity. */
+  /**
+   * A deleted interval [begin, end); end null = a single key. As in etcd's checkIntervals (an
+   * adt affine interval), a range_end of "\0" is not "to the end" here: [key, "\0") holds no key,
+   * so a txn may put a key and delete everything from below it (etcd accepts that txn).
+   */
   private record Interval(ByteString begin, ByteString end) {
     boolean contains(ByteString k) {
       var cmp = ByteString.unsignedLexicographicalComparator();
       if (end == null) {
         return begin.equals(k);
       }
-      return cmp.compare(k, begin) >= 0 && (end.isEmpty() || cmp.compare(k, end) < 0);
+      return cmp.compare(k, begin) >= 0 && cmp.compare(k, end) < 0;
     }
   }
 
@@ -109,8 +111,7 @@ final class RequestChecks {
     for (RequestOp req : reqs) {
       if (req.hasRequestDeleteRange()) {
         DeleteRangeRequest d = req.getRequestDeleteRange();
-        ByteString end = d.getRangeEnd().isEmpty() ? null : d.getRangeEnd().equals(ZERO) ? ByteString.EMPTY : d.getRangeEnd();
-        dels.add(new Interval(d.getKey(), end));
+        dels.add(new Interval(d.getKey(), d.getRangeEnd().isEmpty() ? null : d.getRangeEnd()));
       }
     }
     Set<ByteString> puts = new HashSet<>();
