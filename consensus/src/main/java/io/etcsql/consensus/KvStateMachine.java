@@ -241,9 +241,6 @@ final class KvStateMachine extends BaseStateMachine {
       io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult answer;
       if (q.hasPeerProgress()) {
         answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build();
-      } else if (q.hasLeaseCheck()) {
-        answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder()
-            .setLeaseCheck(io.etcsql.grpcapi.etcsqlpb.LeaseCheck.newBuilder().setHeld(leaderLeaseHeld())).build();
       } else {
         answer = leaseKeeper.answer(q);
       }
@@ -251,47 +248,6 @@ final class KvStateMachine extends BaseStateMachine {
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(e);
     }
-  }
-
-  /**
-   * Whether this member is the leader and a majority of the voters (itself included) answered it
-   * within 90% of the minimum election timeout: no follower that answered since then starts or
-   * grants an election before that timeout, so no other leader can have committed anything.
-   *
-   * <p>Ratis 3.3's ReadIndex answers at once when the leader's commit index was already confirmed
-   * by a majority earlier, however long ago: a leader cut off from the others keeps serving reads
-   * at its old commit index until it notices, while a new leader takes writes (the fault harness
-   * found such stale reads after partitions). The read barrier therefore confirms this lease after
-   * obtaining the read index.
-   */
-  private boolean leaderLeaseHeld() {
-    RaftServer.Division division;
-    try {
-      division = getServer().join().getDivision(getGroupId());
-    } catch (IOException e) {
-      return false;
-    }
-    if (!division.getInfo().isLeader()) {
-      return false;
-    }
-    long leaseMs = (long) (division.properties().minRpcTimeoutMs() * 0.9);
-    java.util.Set<String> voters = new java.util.HashSet<>();
-    for (org.apache.ratis.protocol.RaftPeer p : division.getRaftConf().getCurrentPeers(
-        org.apache.ratis.proto.RaftProtos.RaftPeerRole.FOLLOWER)) {
-      voters.add(p.getId().toString());
-    }
-    String self = division.getId().toString();
-    int answered = voters.contains(self) ? 1 : 0;
-    org.apache.ratis.proto.RaftProtos.RoleInfoProto role = division.getInfo().getRoleInfoProto();
-    if (role.hasLeaderInfo()) {
-      for (org.apache.ratis.proto.RaftProtos.ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
-        String id = f.getId().getId().toStringUtf8();
-        if (!id.equals(self) && voters.contains(id) && f.getLastRpcElapsedTimeMs() < leaseMs) {
-          answered++;
-        }
-      }
-    }
-    return 2 * answered > voters.size() && division.getInfo().isLeader();
   }
 
   /** This leader's view of its peers: their commit indexes and when it last heard from each. */
