@@ -113,7 +113,8 @@ final class KvStateMachine extends BaseStateMachine {
       return CompletableFuture.completedFuture(null);
     }
     String leader = roleInfo.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
-    String leaderClientAddress = roleInfo.getFollowerInfo().getLeaderInfo().getId().getClientAddress();
+    // the leader's etcd client address, recorded as its data-stream address (see RaftNode.configuration)
+    String leaderClientAddress = roleInfo.getFollowerInfo().getLeaderInfo().getId().getDataStreamAddress();
     LOG.info("behind the leader's log (it starts at {}): installing a snapshot from {}", firstTermIndexInLog, leader);
     return CompletableFuture.supplyAsync(() -> {
       try (java.io.InputStream in = snapshots.open(leader, leaderClientAddress)) {

@@ -370,12 +370,17 @@ public final class RaftNode implements Closeable {
   /**
    * The committed Raft configuration's voters or listeners: peer id -> "peerHost:port" or
    * "peerHost:port|clientHost:port" when the peer's etcd client address is recorded.
+   *
+   * <p>The etcd client address travels as the Raft peer's data-stream address: Ratis' DataStream
+   * API is off, so nothing ever dials it. It must not be the peer's client address, to which
+   * Ratis' own clients send their requests (an etcd port answers them "method not found", and
+   * proposals through a member that learnt a peer from the configuration would time out).
    */
   public Map<String, String> configuration(boolean listeners) {
     Map<String, String> out = new java.util.TreeMap<>();
     for (RaftPeer p : division().getRaftConf().getCurrentPeers(
         listeners ? RaftPeerRole.LISTENER : RaftPeerRole.FOLLOWER)) {
-      String client = p.getClientAddress();
+      String client = p.getDataStreamAddress();
       out.put(p.getId().toString(), client == null || client.isEmpty() ? p.getAddress() : p.getAddress() + "|" + client);
     }
     return out;
@@ -418,7 +423,7 @@ public final class RaftNode implements Closeable {
     String[] a = addresses.split("\\|", 2);
     RaftPeer.Builder b = RaftPeer.newBuilder().setId(id).setAddress(a[0]).setStartupRole(role);
     if (a.length > 1) {
-      b.setClientAddress(a[1]);
+      b.setDataStreamAddress(a[1]); // the etcd client address: see configuration()
     }
     return b.build();
   }

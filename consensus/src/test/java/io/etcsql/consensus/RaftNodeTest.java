@@ -81,9 +81,14 @@ class RaftNodeTest {
   }
 
   private Member start(String name) throws IOException {
+    return start(name, false);
+  }
+
+  /** Starts member {@code name}; {@code join}: it joins the running group (etcd's "existing"). */
+  private Member start(String name, boolean join) throws IOException {
     KvStore store = KvStore.open(dir.resolve(name).resolve("kv"), new KvStore.Options(4096, Duration.ofMinutes(10)));
     RaftNodeConfig config = new RaftNodeConfig(name, peers, peers.get(name), "raft-node-test",
-        dir.resolve(name).resolve("raft"), 100, 1000, 100_000, 2 * 1024 * 1024, 10_000, 1000, false);
+        dir.resolve(name).resolve("raft"), 100, 1000, 100_000, 2 * 1024 * 1024, 10_000, 1000, join);
     RaftNode node = RaftNode.start(config, store, NO_SNAPSHOTS);
     Member m = new Member(name, store, node);
     members.put(name, m);
@@ -227,6 +232,34 @@ class RaftNodeTest {
     for (Member m : members.values()) {
       assertEquals(want, describe(readAll(m)), "identical state on " + m.name);
     }
+  }
+
+  /**
+   * A member added at runtime, with an etcd client address recorded in the Raft configuration as
+   * ConfigurationSync records it, becomes the leader: proposals through the original members, which
+   * learn its address only from the configuration, reach it. (Ratis' client sends its requests to a
+   * peer's client address when one is set; the etcd client port there made them fail until the
+   * request timed out, and the whole cluster stopped taking writes after a membership change.)
+   */
+  @Test
+  void proposalsReachALeaderThatJoinedAfterTheirMemberStarted() throws IOException {
+    String first = awaitLeader();
+    proposedRevision(members.get(first).node, put("before", "1", 0));
+    peers.put("m4", new InetSocketAddress("127.0.0.1", freePort()));
+    start("m4", true);
+    Map<String, String> voters = new java.util.TreeMap<>();
+    for (Map.Entry<String, InetSocketAddress> p : peers.entrySet()) {
+      // an etcd client address where nothing speaks Raft (here: nothing listens at all)
+      voters.put(p.getKey(), "127.0.0.1:" + p.getValue().getPort() + "|127.0.0.1:" + freePort());
+    }
+    members.get(first).node.setConfiguration(voters, Map.of());
+    assertEquals(voters, members.get(first).node.configuration(false), "the addresses are recorded as given");
+    members.get(first).node.transferLeadership("m4", 10_000);
+    assertEquals("m4", awaitLeader());
+    for (String name : List.of("m1", "m2", "m3")) {
+      proposedRevision(members.get(name).node, put("via-" + name, "2", 0));
+    }
+    assertEquals(4, describe(readAll(members.get("m4"))).size(), "before + one key through each original member");
   }
 
   @Test
