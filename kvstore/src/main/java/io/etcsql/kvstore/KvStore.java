@@ -206,6 +206,7 @@ public final class KvStore implements Closeable {
     long revision;
     Map<Long, byte[]> leases;
     Map<Long, byte[]> members;
+    java.util.Set<Long> removedMembers;
     long clusterId;
     byte[] alarms;
     AutoCloseable pin;
@@ -216,12 +217,13 @@ public final class KvStore implements Closeable {
       revision = m.currentRevision();
       leases = meta.allLeases();
       members = meta.allMembers();
+      removedMembers = meta.removedMembers();
       clusterId = meta.clusterId();
       alarms = meta.alarms();
       pin = m.pinHistory();
     }
     try (pin) {
-      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, alarms, log);
+      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, removedMembers, alarms, log);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {

@@ -80,6 +80,7 @@ final class MemberRegistry {
       case REMOVE -> {
         Member m = get(c.getRemove());
         meta.removeMember(m.getID());
+        meta.putRemovedMember(m.getID());
         yield m;
       }
       case UPDATE -> {
@@ -103,7 +104,17 @@ final class MemberRegistry {
     return MemberChangeResult.newBuilder().setMember(changed).addAllMembers(all()).build();
   }
 
+  /**
+   * etcd's rules for a new member, in etcd's order: a removed id never comes back (etcd's
+   * ErrIDRemoved, which its Cluster service answers as "member not found"; etcsql computes an
+   * added member's id from its peer URLs, so adding a removed member's peer URLs again is refused:
+   * its replacement needs another peer URL), an id is registered once, a peer URL belongs to one
+   * member.
+   */
   private Member add(Member m) {
+    if (meta.isRemovedMember(m.getID())) {
+      throw EtcdError.MEMBER_NOT_FOUND.exception();
+    }
     if (meta.member(m.getID()) != null) {
       throw EtcdError.MEMBER_EXIST.exception();
     }

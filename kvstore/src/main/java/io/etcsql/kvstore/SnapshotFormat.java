@@ -28,7 +28,7 @@ import java.util.Map;
  * "etcsql-snapshot-v3" (modified UTF-8)
  * raftTerm:8 raftIndex:8 compactRevision:8 revision:8
  * leaseCount:4 { id:8 len:4 bytes }
- * clusterId:8 memberCount:4 { id:8 len:4 encodedMember }
+ * clusterId:8 memberCount:4 { id:8 len:4 encodedMember }   len 0: the id of a removed member
  * alarmsLen:4 encodedAlarms                 the active alarms (an AlarmResponse's alarms); 0: none
  * { 1:1 main:8 sub:4 len:4 encodedRecord }   every stored revision record, in revision order
  * 0:1
@@ -54,8 +54,8 @@ final class SnapshotFormat {
   }
 
   static void write(OutputStream raw, long term, long index, long compact, long revision,
-      Map<Long, byte[]> leases, long clusterId, Map<Long, byte[]> members, byte[] alarms, RevisionLog log)
-      throws IOException {
+      Map<Long, byte[]> leases, long clusterId, Map<Long, byte[]> members, java.util.Set<Long> removedMembers,
+      byte[] alarms, RevisionLog log) throws IOException {
     MessageDigest sha = sha256();
     BufferedOutputStream buffered = new BufferedOutputStream(raw, 64 * 1024);
     long[] written = new long[1];
@@ -84,11 +84,15 @@ final class SnapshotFormat {
       d.write(e.getValue());
     }
     d.writeLong(clusterId);
-    d.writeInt(members.size());
+    d.writeInt(members.size() + removedMembers.size());
     for (Map.Entry<Long, byte[]> e : members.entrySet()) {
       d.writeLong(e.getKey());
       d.writeInt(e.getValue().length);
       d.write(e.getValue());
+    }
+    for (long removed : removedMembers) {
+      d.writeLong(removed);
+      d.writeInt(0);
     }
     byte[] a = alarms == null ? new byte[0] : alarms;
     d.writeInt(a.length);
@@ -182,17 +186,23 @@ final class SnapshotFormat {
       long clusterId = d.readLong();
       int members = d.readInt();
       Map<Long, byte[]> memberList = new java.util.HashMap<>();
+      List<Long> removedList = new ArrayList<>();
       for (int i = 0; i < members; i++) {
         long id = d.readLong();
         byte[] enc = new byte[d.readInt()];
         d.readFully(enc);
-        memberList.put(id, enc);
+        if (enc.length == 0) {
+          removedList.add(id);
+        } else {
+          memberList.put(id, enc);
+        }
       }
       byte[] alarms = new byte[d.readInt()];
       d.readFully(alarms);
       if (!forNewCluster) {
         meta.setClusterId(clusterId);
         memberList.forEach(meta::putMember);
+        removedList.forEach(meta::putRemovedMember);
         meta.setAlarms(alarms);
       }
       List<RevisionRecord> batch = new ArrayList<>();

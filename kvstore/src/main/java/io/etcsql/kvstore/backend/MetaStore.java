@@ -124,6 +124,33 @@ public final class MetaStore implements Closeable {
     return out;
   }
 
+  private static final String REMOVED_MEMBER_PREFIX = "removed-member/";
+
+  private static byte[] removedMemberKey(long id) {
+    return (REMOVED_MEMBER_PREFIX + Long.toHexString(id)).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Records that member {@code id} was removed: etcd never lets a removed id back in. */
+  public void putRemovedMember(long id) {
+    meta.put(removedMemberKey(id), new byte[] {1});
+  }
+
+  public boolean isRemovedMember(long id) {
+    return meta.get(removedMemberKey(id)) != null;
+  }
+
+  /** The ids of every member removed so far. */
+  public java.util.Set<Long> removedMembers() {
+    java.util.Set<Long> out = new java.util.TreeSet<>(Long::compareUnsigned);
+    for (byte[] key : meta.keySet()) {
+      String k = new String(key, StandardCharsets.UTF_8);
+      if (k.startsWith(REMOVED_MEMBER_PREFIX)) {
+        out.add(Long.parseUnsignedLong(k.substring(REMOVED_MEMBER_PREFIX.length()), 16));
+      }
+    }
+    return out;
+  }
+
   /** The cluster id recorded at bootstrap, or 0. */
   public long clusterId() {
     byte[] v = meta.get(CLUSTER_ID);
