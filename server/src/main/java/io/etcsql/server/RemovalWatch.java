@@ -11,8 +11,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Stops this member once it has been removed from the cluster, as etcd does ("the member has
- * been permanently removed from the cluster"): after it has seen itself in the replicated
- * registry, its disappearance from the registry closes the member.
+ * been permanently removed from the cluster"): its disappearance from the replicated registry
+ * closes the member. The watch starts once the member has published itself (so it has applied its
+ * own registration): from then on, not being registered means removed, also for a member that
+ * was removed before Raft's configuration ever included it (a learner or a promotion that had not
+ * gone through yet).
  */
 final class RemovalWatch implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RemovalWatch.class);
@@ -35,11 +38,14 @@ final class RemovalWatch implements AutoCloseable {
    */
   private static final int CHECKS_UNREGISTERED = 30;
 
-  private volatile boolean seen;
+  /** Whether this member has been in Raft's configuration while registered. */
+  private volatile boolean seenInConfiguration;
   private int outOfConfiguration;
   private int unregistered;
 
   /**
+   * Starts watching; call it once this member has applied its own registration (published).
+   *
    * @param onRemoved what to do once removed (the node closes itself and the process exits)
    */
   RemovalWatch(KvStore store, long selfId, java.util.function.BooleanSupplier inRaftConfiguration, Runnable onRemoved) {
@@ -50,13 +56,15 @@ final class RemovalWatch implements AutoCloseable {
       outOfConfiguration = registered && !inConfiguration ? outOfConfiguration + 1 : 0;
       unregistered = !registered && inConfiguration ? unregistered + 1 : 0;
       if (registered && inConfiguration) {
-        seen = true;
+        seenInConfiguration = true;
         return;
       }
-      // removed: by both; or by one of them for longer than a promotion or a pending change takes
-      boolean removed = (!registered && !inConfiguration) || outOfConfiguration >= CHECKS_OUT_OF_CONFIGURATION
-          || unregistered >= CHECKS_UNREGISTERED;
-      if (seen && !members.isEmpty() && removed) {
+      // removed: from the registry (waiting, while Raft still counts this member, for the change
+      // that leaves it out; not at all if Raft never had it), or left out of Raft's configuration
+      // for longer than a promotion takes
+      boolean removed = (!registered && (!inConfiguration || !seenInConfiguration || unregistered >= CHECKS_UNREGISTERED))
+          || (seenInConfiguration && outOfConfiguration >= CHECKS_OUT_OF_CONFIGURATION);
+      if (!members.isEmpty() && removed) {
         LOG.warn("the member has been permanently removed from the cluster");
         timer.shutdown();
         onRemoved.run();
