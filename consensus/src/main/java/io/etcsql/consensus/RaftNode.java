@@ -33,7 +33,9 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.CallId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
@@ -64,13 +66,10 @@ public final class RaftNode implements Closeable {
   private final RaftServer server;
   private final KvStateMachine stateMachine;
   private final LeaseKeeper leaseKeeper;
-  private final Map<RaftPeerId, RaftClient> clients = new java.util.LinkedHashMap<>();
-  /**
-   * Configuration changes, sent by the leader to itself, without retries: a change that cannot
-   * finish (a new peer that never answers fails Ratis' staging) must not hold up the next one,
-   * which ConfigurationSync computes afresh from the registry.
-   */
-  private final RaftClient adminClient;
+  /** Per peer, a client that first tries that peer as the leader (see {@link #client()}). */
+  private final Map<RaftPeerId, RaftClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
+  private final RaftProperties props;
+  private final ClientId adminClientId = ClientId.randomId();
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
@@ -89,7 +88,7 @@ public final class RaftNode implements Closeable {
     RaftGroupId groupId = RaftGroupId.valueOf(
         UUID.nameUUIDFromBytes(("etcsql-group:" + config.clusterToken()).getBytes(StandardCharsets.UTF_8)));
     this.group = RaftGroup.valueOf(groupId, peers);
-    RaftProperties props = properties(config);
+    this.props = properties(config);
     this.leaseKeeper = new LeaseKeeper(store, this::proposeInBackground, config.leaseCheckpointIntervalMs());
     this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots);
     File storage = config.storageDir().toFile();
@@ -112,25 +111,22 @@ public final class RaftNode implements Closeable {
           t.setDaemon(true);
           return t;
         });
-    long retries = Math.max(1, config.requestTimeoutMs() / 100);
     for (RaftPeer peer : peers) {
       // one client per peer, each first trying that peer as the leader: a proposal goes to the
       // client of the leader this member knows, so no request waits on a dead leader guess
-      clients.put(peer.getId(), RaftClient.newBuilder()
-          .setClientId(ClientId.randomId())
-          .setRaftGroup(group)
-          .setLeaderId(peer.getId())
-          .setProperties(props)
-          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep((int) retries,
-              TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-          .build());
+      clients.put(peer.getId(), newClient(peer.getId(), group));
     }
-    this.adminClient = RaftClient.newBuilder()
+  }
+
+  private RaftClient newClient(RaftPeerId leader, RaftGroup peers) {
+    long retries = Math.max(1, config.requestTimeoutMs() / 100);
+    return RaftClient.newBuilder()
         .setClientId(ClientId.randomId())
-        .setRaftGroup(group)
-        .setLeaderId(selfId)
+        .setRaftGroup(peers)
+        .setLeaderId(leader)
         .setProperties(props)
-        .setRetryPolicy(RetryPolicies.noRetry())
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep((int) retries,
+            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
         .build();
   }
 
@@ -184,16 +180,80 @@ public final class RaftNode implements Closeable {
     return store;
   }
 
-  /** The client that first tries the leader this member currently knows (else this member). */
+  /**
+   * The client that first tries the leader this member currently knows (else this member).
+   *
+   * <p>A Ratis client moves its leader guess on every failure and redirect, to a peer it knows
+   * from its group or from the configurations that redirects carry. After membership changes that
+   * guess can be a removed member, and its fail-over can cycle through removed members only: the
+   * new leader's own proposals and configuration changes then failed until "request timed out".
+   * So a client whose guess has left the Raft configuration is replaced by one that first tries
+   * the known leader and knows the current configuration's peers; clients of peers that left are
+   * closed.
+   */
   private RaftClient client() {
     RaftPeerId leader = null;
+    List<RaftPeer> members = List.of();
     try {
-      leader = division().getInfo().getLeaderId();
+      RaftServer.Division d = division();
+      leader = d.getInfo().getLeaderId();
+      members = currentPeers(d);
     } catch (RuntimeException e) {
       // not started yet: fall through
     }
-    RaftClient c = leader == null ? null : clients.get(leader);
-    return c != null ? c : clients.get(selfId);
+    RaftPeerId target = leader != null ? leader : selfId;
+    RaftClient c = clients.get(target);
+    if (c != null && (members.isEmpty() || contains(members, c.getLeaderId()))) {
+      return c;
+    }
+    return retarget(target, members);
+  }
+
+  /** The current configuration's voters and listeners, each with its Raft address only. */
+  private static List<RaftPeer> currentPeers(RaftServer.Division d) {
+    List<RaftPeer> out = new ArrayList<>();
+    for (RaftPeerRole role : new RaftPeerRole[] {RaftPeerRole.FOLLOWER, RaftPeerRole.LISTENER}) {
+      for (RaftPeer p : d.getRaftConf().getCurrentPeers(role)) {
+        out.add(RaftPeer.newBuilder().setId(p.getId()).setAddress(p.getAddress()).build());
+      }
+    }
+    return out;
+  }
+
+  private static boolean contains(List<RaftPeer> peers, RaftPeerId id) {
+    return peers.stream().anyMatch(p -> p.getId().equals(id));
+  }
+
+  private synchronized RaftClient retarget(RaftPeerId target, List<RaftPeer> members) {
+    RaftClient c = clients.get(target);
+    if (c != null && (members.isEmpty() || contains(members, c.getLeaderId()))) {
+      return c;
+    }
+    RaftGroup peers = contains(members, target) ? RaftGroup.valueOf(group.getGroupId(), members) : group;
+    if (peers.getPeer(target) == null) {
+      return c != null ? c : clients.get(selfId); // a leader this member cannot address yet
+    }
+    RaftClient fresh = newClient(target, peers);
+    retire(clients.put(target, fresh));
+    for (RaftPeerId id : new ArrayList<>(clients.keySet())) {
+      if (!id.equals(selfId) && !contains(members, id)) {
+        retire(clients.remove(id));
+      }
+    }
+    return fresh;
+  }
+
+  /** Closes a replaced client once the requests it may still carry have timed out. */
+  private void retire(RaftClient c) {
+    if (c != null) {
+      CompletableFuture.delayedExecutor(config.requestTimeoutMs() + 1000, TimeUnit.MILLISECONDS).execute(() -> {
+        try {
+          c.close();
+        } catch (IOException e) {
+          LOG.debug("closing raft client", e);
+        }
+      });
+    }
   }
 
   private <T> CompletableFuture<T> bounded(CompletableFuture<T> f) {
@@ -430,17 +490,30 @@ public final class RaftNode implements Closeable {
 
   /**
    * Replaces the Raft configuration (voters and non-voting listeners, peer id -> addresses as
-   * returned by {@link #configuration}).
-   * Blocks until the leader has committed it; new peers must first catch up (Ratis staging).
+   * returned by {@link #configuration}). Only the leader can: this member's own server applies
+   * it, not a client (whose leader guess could be any peer, even a removed one). Blocks until the
+   * leader has committed it, or the request timeout; new peers must first catch up (Ratis staging).
    *
-   * @throws IOException if the group could not change its configuration
+   * @throws IOException if the group could not change its configuration (or this member is not
+   *     the leader)
    */
   public void setConfiguration(Map<String, String> voters, Map<String, String> listeners) throws IOException {
     List<RaftPeer> v = new ArrayList<>();
     voters.forEach((id, addr) -> v.add(peer(id, addr, RaftPeerRole.FOLLOWER)));
     List<RaftPeer> l = new ArrayList<>();
     listeners.forEach((id, addr) -> l.add(peer(id, addr, RaftPeerRole.LISTENER)));
-    RaftClientReply reply = adminClient.admin().setConfiguration(v, l);
+    RaftClientReply reply;
+    try {
+      reply = server.setConfigurationAsync(new SetConfigurationRequest(adminClientId, selfId, group.getGroupId(),
+          CallId.getAndIncrement(), v, l)).get(config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IOException("configuration change failed", e.getCause());
+    } catch (TimeoutException e) {
+      throw new IOException("configuration change not committed within " + config.requestTimeoutMs() + " ms");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("configuration change interrupted");
+    }
     if (!reply.isSuccess()) {
       throw new IOException("configuration change failed", reply.getException());
     }
@@ -480,12 +553,6 @@ public final class RaftNode implements Closeable {
     return division().getInfo().getLastAppliedIndex();
   }
 
-  private static List<RaftClient> concat(java.util.Collection<RaftClient> some, RaftClient one) {
-    List<RaftClient> all = new ArrayList<>(some);
-    all.add(one);
-    return all;
-  }
-
   @Override
   public void close() throws IOException {
     closed = true;
@@ -494,7 +561,7 @@ public final class RaftNode implements Closeable {
       configurationSync.close();
     }
     proposals.shutdownNow();
-    for (RaftClient c : concat(clients.values(), adminClient)) {
+    for (RaftClient c : clients.values()) {
       try {
         c.close();
       } catch (IOException e) {

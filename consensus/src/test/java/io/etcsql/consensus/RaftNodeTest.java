@@ -262,6 +262,49 @@ class RaftNodeTest {
     assertEquals(4, describe(readAll(members.get("m4"))).size(), "before + one key through each original member");
   }
 
+  /** Peer id -> "127.0.0.1:port" of the named members, as ConfigurationSync passes them. */
+  private Map<String, String> addresses(String... names) {
+    Map<String, String> out = new java.util.TreeMap<>();
+    for (String n : names) {
+      out.put(n, "127.0.0.1:" + peers.get(n).getPort());
+    }
+    return out;
+  }
+
+  /**
+   * Every original member is replaced: m4 and m5 join (and propose while outside the group, which
+   * points their clients at the old leader), m1..m3 leave and stop. The new leader's proposals and
+   * configuration changes must not depend on a client whose leader guess is a removed member: they
+   * used to cycle through removed members until "request timed out".
+   */
+  @Test
+  void aLeaderWhoseClientsPointedAtRemovedMembersStillProposesAndReconfigures() throws IOException {
+    String first = awaitLeader();
+    for (String name : List.of("m4", "m5")) {
+      peers.put(name, new InetSocketAddress("127.0.0.1", freePort()));
+    }
+    for (String name : List.of("m4", "m5")) {
+      proposedRevision(start(name, true).node, put("from-" + name, "outside", 0));
+    }
+    members.get(first).node.setConfiguration(addresses("m1", "m2", "m3", "m4", "m5"), Map.of());
+    members.get(first).node.setConfiguration(addresses("m4", "m5"), Map.of());
+    for (String name : List.of("m1", "m2", "m3")) {
+      stop(name);
+    }
+    String leader = awaitLeader();
+    if (!leader.equals("m4")) {
+      members.get(leader).node.transferLeadership("m4", 10_000);
+      assertEquals("m4", awaitLeader());
+    }
+    RaftNode m4 = members.get("m4").node;
+    proposedRevision(m4, put("via-m4", "new leader", 0));
+    proposedRevision(members.get("m5").node, put("via-m5", "follower", 0));
+    m4.setConfiguration(addresses("m4", "m5"), Map.of()); // the leader's own configuration change
+    assertEquals(addresses("m4", "m5"), m4.configuration(false));
+    assertEquals(List.of("from-m4", "from-m5", "via-m4", "via-m5"),
+        describe(readAll(members.get("m5"))).stream().map(d -> d.replaceAll("=.*", "")).toList());
+  }
+
   @Test
   void aReadBarrierRightAfterARestartWaitsForTheLeader() throws IOException {
     String leader = awaitLeader();
