@@ -16,7 +16,8 @@ import java.util.TreeMap;
  * etcd's cluster membership as replicated state: every member's id, name, peer and client URLs
  * and learner flag, stored in the {@link MetaStore} as encoded {@code etcdserverpb.Member}s and
  * changed only by applying commands (bootstrap, publish, add/remove/update/promote). Applying
- * checks etcd's rules and fails with etcd's errors, changing nothing.
+ * checks etcd's rules (including {@link StartedMembersRule}) and fails with etcd's errors,
+ * changing nothing.
  */
 final class MemberRegistry {
   private final MetaStore meta;
@@ -79,6 +80,7 @@ final class MemberRegistry {
       case ADD -> add(c.getAdd());
       case REMOVE -> {
         Member m = get(c.getRemove());
+        failOn(StartedMembersRule.remove(all(), m.getID()));
         meta.removeMember(m.getID());
         meta.putRemovedMember(m.getID());
         yield m;
@@ -95,6 +97,7 @@ final class MemberRegistry {
         if (!m.getIsLearner()) {
           throw EtcdError.MEMBER_NOT_LEARNER.exception();
         }
+        failOn(StartedMembersRule.promote(all(), m.getID()));
         Member promoted = m.toBuilder().setIsLearner(false).build();
         put(promoted);
         yield promoted;
@@ -119,8 +122,17 @@ final class MemberRegistry {
       throw EtcdError.MEMBER_EXIST.exception();
     }
     checkPeerUrls(m.getPeerURLsList(), m.getID());
+    if (!m.getIsLearner()) {
+      failOn(StartedMembersRule.addVoter(all()));
+    }
     put(m);
     return m;
+  }
+
+  private static void failOn(EtcdError e) {
+    if (e != null) {
+      throw e.exception();
+    }
   }
 
   private void checkPeerUrls(List<String> urls, long self) {

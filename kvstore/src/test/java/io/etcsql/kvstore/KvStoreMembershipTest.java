@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcsql.grpcapi.etcdserverpb.Member;
 import io.etcsql.grpcapi.etcsqlpb.CommandResult;
+import io.etcsql.grpcapi.etcsqlpb.MemberAttributes;
 import io.etcsql.grpcapi.etcsqlpb.MemberBootstrap;
 import io.etcsql.grpcapi.etcsqlpb.MemberChange;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
@@ -14,7 +15,10 @@ import java.io.ByteArrayOutputStream;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The replicated member registry: etcd's rule that a removed member id never comes back. */
+/**
+ * The replicated member registry: etcd's rule that a removed member id never comes back, and its
+ * started-members rule checked again when a change applies.
+ */
 class KvStoreMembershipTest extends StoreTestBase {
 
   private static Member member(long id, String peerUrl) {
@@ -23,6 +27,20 @@ class KvStoreMembershipTest extends StoreTestBase {
 
   private static ReplicatedCommand change(MemberChange.Builder c) {
     return ReplicatedCommand.newBuilder().setMemberChange(c).build();
+  }
+
+  private static Member learner(long id, String peerUrl) {
+    return member(id, peerUrl).toBuilder().setIsLearner(true).build();
+  }
+
+  private static ReplicatedCommand publish(long id, String name) {
+    return ReplicatedCommand.newBuilder()
+        .setMemberAttributes(MemberAttributes.newBuilder().setMemberId(id).setName(name)).build();
+  }
+
+  private static void assertRefusedNotStarted(CommandResult r) {
+    assertTrue(r.hasError(), () -> "expected a refusal, got " + r);
+    assertEquals(EtcdError.MEMBER_NOT_ENOUGH_STARTED.message(), r.getError().getMessage());
   }
 
   private static List<Long> ids(KvStore store) {
@@ -39,6 +57,8 @@ class KvStoreMembershipTest extends StoreTestBase {
   void aRemovedIdCannotBeAddedAgainAlsoAfterASnapshot() throws Exception {
     s.apply(ReplicatedCommand.newBuilder().setMemberBootstrap(MemberBootstrap.newBuilder().setClusterId(9)
         .addMembers(member(1, "http://a:1")).addMembers(member(2, "http://b:2"))).build());
+    s.apply(publish(1, "n1"));
+    s.apply(publish(2, "n2"));
     Member third = member(3, "http://c:3");
     assertFalse(s.apply(change(MemberChange.newBuilder().setAdd(third))).hasError());
     assertFalse(s.apply(change(MemberChange.newBuilder().setRemove(3))).hasError());
@@ -61,5 +81,26 @@ class KvStoreMembershipTest extends StoreTestBase {
       assertRefusedAsRemoved(other.apply(change(MemberChange.newBuilder().setAdd(third))));
       assertEquals(List.of(1L, 2L, 4L), ids(other.store));
     }
+  }
+
+  @Test
+  void twoAddsCheckedAgainstTheSameMembersCannotBothApply() throws Exception {
+    // one started member: etcd lets it add one voter (the only way to grow), not a second one
+    s.apply(ReplicatedCommand.newBuilder().setMemberBootstrap(MemberBootstrap.newBuilder().setClusterId(9)
+        .addMembers(member(1, "http://a:1"))).build());
+    s.apply(publish(1, "n1"));
+    assertFalse(s.apply(change(MemberChange.newBuilder().setAdd(member(2, "http://b:2")))).hasError());
+    // the second add was checked against {1} by the member that took it, and is refused on apply
+    assertRefusedNotStarted(s.apply(change(MemberChange.newBuilder().setAdd(member(3, "http://c:3")))));
+    assertEquals(List.of(1L, 2L), ids(s.store), "a refused add changes nothing");
+    // learners do not count for the quorum: adding one is fine
+    assertFalse(s.apply(change(MemberChange.newBuilder().setAdd(learner(4, "http://d:4")))).hasError());
+    // removing the started member would leave only a member that never started
+    assertRefusedNotStarted(s.apply(change(MemberChange.newBuilder().setRemove(1))));
+    assertEquals(List.of(1L, 2L, 4L), ids(s.store));
+    // removing the one that never started is allowed, and so is the learner
+    assertFalse(s.apply(change(MemberChange.newBuilder().setRemove(2))).hasError());
+    assertFalse(s.apply(change(MemberChange.newBuilder().setRemove(4))).hasError());
+    assertEquals(List.of(1L), ids(s.store));
   }
 }

@@ -3,6 +3,7 @@ package io.etcsql.server;
 import io.etcsql.grpcapi.etcdserverpb.Member;
 import io.etcsql.grpcapi.etcsqlpb.PeerProgress;
 import io.etcsql.kvstore.EtcdError;
+import io.etcsql.kvstore.StartedMembersRule;
 import java.util.List;
 
 /**
@@ -20,10 +21,6 @@ final class MembershipChecks {
   static final double READY_PERCENT = 0.9;
 
   private MembershipChecks() {}
-
-  private static boolean started(Member m) {
-    return !m.getName().isEmpty();
-  }
 
   /** Whether the leader (or the leader itself) counts member {@code id} as connected. */
   private static boolean active(PeerProgress p, long id, long withinMs) {
@@ -44,14 +41,12 @@ final class MembershipChecks {
 
   /** The error for adding a member, or null. */
   static EtcdError add(List<Member> members, boolean learner, PeerProgress progress, long activeWithinMs) {
-    List<Member> voters = voters(members);
-    int nmembers = voters.size() + 1;
-    long nstarted = voters.stream().filter(MembershipChecks::started).count();
     // the started-members rule is for voting members only; the connectivity one for every add
-    if (!learner && !(nstarted == 1 && nmembers == 2) && nstarted < nmembers / 2 + 1) {
-      return EtcdError.MEMBER_NOT_ENOUGH_STARTED;
+    EtcdError notStarted = learner ? null : StartedMembersRule.addVoter(members);
+    if (notStarted != null) {
+      return notStarted;
     }
-    for (Member m : voters) {
+    for (Member m : voters(members)) {
       if (!active(progress, m.getID(), activeWithinMs)) {
         return EtcdError.UNHEALTHY; // etcd: not connected to all peers, reconfigure breaks active quorum
       }
@@ -65,11 +60,9 @@ final class MembershipChecks {
     if (target != null && target.getIsLearner()) {
       return null;
     }
-    List<Member> others = voters(members).stream().filter(m -> m.getID() != id).toList();
-    int nmembers = others.size();
-    long nstarted = others.stream().filter(MembershipChecks::started).count();
-    if (nstarted < nmembers / 2 + 1) {
-      return EtcdError.MEMBER_NOT_ENOUGH_STARTED;
+    EtcdError notStarted = StartedMembersRule.remove(members, id);
+    if (notStarted != null) {
+      return notStarted;
     }
     if (id != self && !active(progress, id, activeWithinMs)) {
       return null; // a member that is down is safe to remove: it is not part of the active quorum
@@ -97,12 +90,6 @@ final class MembershipChecks {
     if (learnerCommit < (long) (progress.getLeaderCommitIndex() * READY_PERCENT)) {
       return EtcdError.LEARNER_NOT_READY;
     }
-    List<Member> voters = voters(members);
-    int nmembers = voters.size() + 1;
-    long nstarted = voters.stream().filter(MembershipChecks::started).count() + 1;
-    if (nstarted < nmembers / 2 + 1) {
-      return EtcdError.MEMBER_NOT_ENOUGH_STARTED;
-    }
-    return null;
+    return StartedMembersRule.promote(members, id);
   }
 }
