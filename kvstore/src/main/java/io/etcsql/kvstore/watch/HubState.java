@@ -302,7 +302,9 @@ final class HubState {
         if (w.queue.peekLast() instanceof Notice.Progress) {
           w.queue.pollLast();
         }
-        w.queue.add(new Notice.Progress(dispatchedRev));
+        // a watcher created after a write the dispatcher has not reached yet starts after it: it
+        // has seen everything before nextRev, so its progress is never older than that
+        w.queue.add(new Notice.Progress(Math.max(dispatchedRev, w.nextRev - 1)));
         scheduleDelivery(w);
       }
       w.queuedSinceTick = false;
