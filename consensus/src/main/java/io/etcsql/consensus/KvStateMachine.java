@@ -4,11 +4,13 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.etcsql.grpcapi.etcsqlpb.CommandResult;
 import io.etcsql.grpcapi.etcsqlpb.LeaderQuery;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
+import io.etcsql.kvstore.EtcdError;
 import io.etcsql.kvstore.KvStore;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -64,7 +66,15 @@ final class KvStateMachine extends BaseStateMachine {
     return t;
   });
 
-  KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots) {
+  /** Waiters for an applied index, by index (see {@link #whenApplied}). */
+  private final java.util.concurrent.ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
+  /** True when this member may not answer for the group's commit index (see RaftNode.leaderLeaseLost). */
+  private final java.util.function.BooleanSupplier cannotLead;
+
+  KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots,
+      java.util.function.BooleanSupplier cannotLead) {
+    this.cannotLead = cannotLead;
     this.store = store;
     this.leaseKeeper = leaseKeeper;
     this.snapshots = snapshots;
@@ -106,11 +116,34 @@ final class KvStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
       org.apache.ratis.proto.RaftProtos.RoleInfoProto roleInfo, TermIndex firstTermIndexInLog) {
-    if (firstTermIndexInLog.getIndex() <= store.appliedIndex() + 1) {
-      // the leader still has every entry this member lacks (e.g. a new member of a young
-      // cluster): no snapshot is needed; null tells Ratis to replicate the log instead
+    if (store.appliedIndex() == 0 && firstTermIndexInLog.getIndex() <= 1) {
+      // a new member of a young cluster: the leader's log has everything, and null tells Ratis
+      // to replicate it from its start
       LOG.info("the leader's log starts at {}: catching up from the log", firstTermIndexInLog);
       return CompletableFuture.completedFuture(null);
+    }
+    if (firstTermIndexInLog.getIndex() <= store.appliedIndex() + 1) {
+      // The leader still has every entry the store lacks, but not every entry this member's Raft
+      // log lacks: the store applied entries that the log lost (its unsynced tail at a crash), or
+      // the leader's idea of this member's log is older than the log. Answering "no snapshot"
+      // (null) would leave the leader's log appender unable to send anything, forever. The store
+      // itself is the snapshot: record it as Ratis' snapshot, so that the log continues after it
+      // and the leader replicates from there.
+      LOG.info("the leader's log starts at {}, the store has applied up to {}: continuing from the store",
+          firstTermIndexInLog, store.appliedIndex());
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          pause();
+          TermIndex ti = TermIndex.valueOf(store.appliedTerm(), store.appliedIndex());
+          setLastAppliedTermIndex(ti);
+          releaseWaiters();
+          takeSnapshot();
+          return ti;
+        } catch (IOException e) {
+          LOG.warn("recording the store as a snapshot failed", e);
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      }, installer);
     }
     String leader = roleInfo.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
     // the leader's etcd client address, recorded as its data-stream address (see RaftNode.configuration)
@@ -123,6 +156,7 @@ final class KvStateMachine extends BaseStateMachine {
         long[] at = store.installSnapshot(in);
         TermIndex ti = TermIndex.valueOf(at[0], at[1]);
         setLastAppliedTermIndex(ti);
+        releaseWaiters();
         takeSnapshot();
         return ti;
       } catch (IOException e) {
@@ -135,6 +169,27 @@ final class KvStateMachine extends BaseStateMachine {
   private void advance(long term, long index) {
     if (index > getLastAppliedTermIndex().getIndex()) {
       updateLastAppliedTermIndex(term, index);
+    }
+    releaseWaiters();
+  }
+
+  /** Completes (on another thread) once this member has applied {@code index}. */
+  CompletableFuture<Void> whenApplied(long index) {
+    if (getLastAppliedTermIndex().getIndex() >= index) {
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Void> f = appliedWaiters.computeIfAbsent(index, i -> new CompletableFuture<>());
+    releaseWaiters(); // the index may have been applied while the waiter was being registered
+    return f;
+  }
+
+  private void releaseWaiters() {
+    long applied = getLastAppliedTermIndex().getIndex();
+    for (Map.Entry<Long, CompletableFuture<Void>> e = appliedWaiters.firstEntry(); e != null && e.getKey() <= applied;
+        e = appliedWaiters.firstEntry()) {
+      if (appliedWaiters.remove(e.getKey(), e.getValue())) {
+        e.getValue().completeAsync(() -> null);
+      }
     }
   }
 
@@ -242,6 +297,8 @@ final class KvStateMachine extends BaseStateMachine {
       io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult answer;
       if (q.hasPeerProgress()) {
         answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build();
+      } else if (q.hasReadIndex()) {
+        answer = readIndex();
       } else {
         answer = leaseKeeper.answer(q);
       }
@@ -249,6 +306,20 @@ final class KvStateMachine extends BaseStateMachine {
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /**
+   * A follower's read index: Ratis ran its ReadIndex round on this leader before this query, and
+   * this member has applied at least that far. Refused unless this member is still the leader
+   * and its lease holds (Ratis 3.3 may answer a deposed leader's ReadIndex at once).
+   */
+  private io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult readIndex() {
+    if (cannotLead.getAsBoolean()) {
+      return io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setError(io.etcsql.grpcapi.etcsqlpb.ApplyError
+          .newBuilder().setCode(EtcdError.LEADER_CHANGED.name()).setMessage(EtcdError.LEADER_CHANGED.message())).build();
+    }
+    return io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder()
+        .setReadIndex(getLastAppliedTermIndex().getIndex()).build();
   }
 
   /** This leader's view of its peers: their commit indexes and when it last heard from each. */

@@ -73,6 +73,7 @@ public final class RaftNode implements Closeable {
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
+  private ReplicationWatchdog watchdog;
 
   private RaftNode(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
     this.config = config;
@@ -90,7 +91,7 @@ public final class RaftNode implements Closeable {
     this.group = RaftGroup.valueOf(groupId, peers);
     this.props = properties(config);
     this.leaseKeeper = new LeaseKeeper(store, this::proposeInBackground, config.leaseCheckpointIntervalMs());
-    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots);
+    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, () -> !isLeader() || leaderLeaseLost());
     File storage = config.storageDir().toFile();
     boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
     Files.createDirectories(config.storageDir());
@@ -171,6 +172,21 @@ public final class RaftNode implements Closeable {
     RaftNode node = new RaftNode(config, store, snapshots);
     node.server.start();
     node.configurationSync = new ConfigurationSync(node, store);
+    long election = config.electionTimeoutMs();
+    node.watchdog = new ReplicationWatchdog(new ReplicationWatchdog.Member() {
+      @Override
+      public RaftServer.Division division() {
+        return node.closed ? null : node.division();
+      }
+
+      @Override
+      public void stepDown() throws IOException {
+        RaftClientReply reply = node.client().admin().transferLeadership(null, node.selfId, node.config.requestTimeoutMs());
+        if (!reply.isSuccess()) {
+          throw new IOException("stepping down failed", reply.getException());
+        }
+      }
+    }, Math.max(15_000, 15 * election), 2 * election, System::currentTimeMillis, true);
     LOG.info("raft member {} started in group {} with peers {}", config.selfPeerId(), node.group.getGroupId(),
         config.peers());
     return node;
@@ -318,20 +334,36 @@ public final class RaftNode implements Closeable {
   /**
    * Completes once this member has applied everything the group had committed when the call
    * was made (Raft ReadIndex), so a read of the local store after it is linearizable.
+   *
+   * <p>On the leader: Ratis' ReadIndex, then the leader's lease (see {@link #leaderLeaseLost}).
+   * On a follower: the leader's read index from a query that the leader answers only while its
+   * lease holds, then a wait until this member has applied that far. (Ratis' own follower read
+   * would take a deposed leader's stale read index: in five members split two and three, the
+   * old leader and a follower on its side served old values.)
    */
   public CompletableFuture<Void> readBarrier() {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(Message.EMPTY, selfId)
-        .thenAccept(reply -> {
-          check(reply);
-          // a leader also confirms its lease (see leaderLeaseLost): Ratis alone may hand out a
-          // deposed leader's stale read index
-          if (leaderLeaseLost()) {
-            throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
+    LeaderQuery readIndex = LeaderQuery.newBuilder().setReadIndex(io.etcsql.grpcapi.etcsqlpb.ReadIndexQuery.getDefaultInstance()).build();
+    return bounded(untilDeadline(() -> {
+      if (!isLeader()) {
+        return askLeaderOnce(readIndex).thenCompose(r -> {
+          if (r.hasError()) {
+            throw new CompletionException(EtcdError.valueOf(r.getError().getCode()).exception());
           }
-        }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+          return stateMachine.whenApplied(r.getReadIndex());
+        });
+      }
+      return client().async().sendReadOnlyUnordered(Message.EMPTY, selfId).thenAccept(reply -> {
+        check(reply);
+        // the leader also confirms its lease: Ratis alone may hand out a deposed leader's stale
+        // read index; and a member that is no longer the leader got a follower's read index
+        if (!isLeader() || leaderLeaseLost()) {
+          throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
+        }
+      });
+    }, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
   }
 
   /**
@@ -397,15 +429,20 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
+    return bounded(untilDeadline(() -> askLeaderOnce(query),
+        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+  }
+
+  private CompletableFuture<LeaderQueryResult> askLeaderOnce(LeaderQuery query) {
     Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
-    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
+    return client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
       check(reply);
       try {
         return LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+    });
   }
 
   private RaftServer.Division division() {
@@ -557,6 +594,9 @@ public final class RaftNode implements Closeable {
   public void close() throws IOException {
     closed = true;
     leaseKeeper.close();
+    if (watchdog != null) {
+      watchdog.close();
+    }
     if (configurationSync != null) {
       configurationSync.close();
     }
