@@ -1,6 +1,7 @@
 package io.etcsql.faulttests;
 
 import com.google.protobuf.ByteString;
+import io.etcd.jetcd.api.ClusterGrpc;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.PutRequest;
@@ -30,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,6 +42,9 @@ import java.util.concurrent.TimeUnit;
  * 127.0.I.K:PORTK and forwards to 127.0.0.1:REALK, where member K binds its peer port. Because Ratis keeps the peer
  * addresses as strings ("nK:PORTK") in its replicated configuration, each member still dials through its own
  * proxies whatever configuration entry it applies.
+ *
+ * <p>A member can be replaced in its slot (MEMBERSHIP): the replacement keeps the name nI, the client port and the
+ * hosts file, and gets new peer ports PORTI'/REALI' (so a new member id), with new proxies k->I on 127.0.k.I:PORTI'.
  */
 final class FaultCluster implements AutoCloseable {
 
@@ -55,12 +60,20 @@ final class FaultCluster implements AutoCloseable {
 
     final Path dir;
     final int n;
-    final List<Member> members = new ArrayList<>();
+    /** By slot (0-based); a replaced member's slot holds its replacement. */
+    final List<Member> members = new CopyOnWriteArrayList<>();
     /** proxies[i][k]: link from member i+1 to member k+1. */
     final TcpProxy[][] proxies;
     private final ManagedChannel[] channels;
     private final Map<Long, Integer> idToIndex = new ConcurrentHashMap<>();
     private final long[] memberIds;
+    private final int[] clientPorts;
+    /** Where each member binds its peer port (127.0.0.1); changes when a member is replaced. */
+    private final int[] realPeerPorts;
+    /** The port of each member's advertised peer URL http://nI:PORT; changes when a member is replaced. */
+    private final int[] peerPorts;
+    private final String token;
+    private final String javaOpts;
 
     static Path home() {
         String h = System.getProperty("etcsql.home");
@@ -101,45 +114,30 @@ final class FaultCluster implements AutoCloseable {
         this.proxies = new TcpProxy[n][n];
         this.channels = new ManagedChannel[n];
         this.memberIds = new long[n];
+        this.clientPorts = new int[n];
+        this.realPeerPorts = new int[n];
+        this.peerPorts = new int[n];
+        this.javaOpts = javaOpts;
+        this.token = "ft-" + UUID.randomUUID().toString().substring(0, 8);
         OPEN.add(this);
-        int[] client = new int[n];
-        int[] real = new int[n];
-        int[] adv = new int[n];
-        StringBuilder initial = new StringBuilder();
+        List<String> initial = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            client[i] = freePort();
-            real[i] = freePort();
-            adv[i] = freePort();
-            initial.append(i == 0 ? "" : ",").append("n").append(i + 1).append("=http://n").append(i + 1).append(':')
-                    .append(adv[i]);
+            clientPorts[i] = freePort();
+            realPeerPorts[i] = freePort();
+            peerPorts[i] = freePort();
+            initial.add("n" + (i + 1) + "=" + peerUrl(i));
         }
-        String token = "ft-" + UUID.randomUUID().toString().substring(0, 8);
         try {
             for (int i = 1; i <= n; i++) {
                 StringBuilder hosts = new StringBuilder("# hosts of member n" + i + ": nK -> 127.0." + i + ".K\n");
                 for (int k = 1; k <= n; k++) {
                     hosts.append("127.0.").append(i).append('.').append(k).append(" n").append(k).append('\n');
-                    proxies[i - 1][k - 1] = new TcpProxy("n" + i + "->n" + k,
-                            new InetSocketAddress(TcpProxy.loopback(i, k), adv[k - 1]),
-                            new InetSocketAddress(InetAddress.getLoopbackAddress(), real[k - 1]));
+                    proxies[i - 1][k - 1] = proxy(i - 1, k - 1);
                 }
                 hosts.append("127.0.0.1 localhost\n");
-                Path hostsFile = dir.resolve("hosts-n" + i);
-                Files.writeString(hostsFile, hosts.toString(), StandardCharsets.UTF_8);
-                List<String> flags = List.of(
-                        "--name", "n" + i,
-                        "--data-dir", dir.resolve("n" + i + ".etcd").toString(),
-                        "--listen-client-urls", "http://127.0.0.1:" + client[i - 1],
-                        "--advertise-client-urls", "http://127.0.0.1:" + client[i - 1],
-                        "--listen-peer-urls", "http://127.0.0.1:" + real[i - 1],
-                        "--initial-advertise-peer-urls", "http://n" + i + ":" + adv[i - 1],
-                        "--initial-cluster", initial.toString(),
-                        "--initial-cluster-state", "new",
-                        "--initial-cluster-token", token);
-                Map<String, String> env = new LinkedHashMap<>();
-                env.put("ETCSQL_JAVA_OPTS", javaOpts + " -Djdk.net.hosts.file=" + hostsFile);
-                members.add(new Member(i, dir, client[i - 1], real[i - 1], adv[i - 1], flags, env));
-                channels[i - 1] = Grpc.newChannelBuilderForAddress("127.0.0.1", client[i - 1],
+                Files.writeString(hostsFile(i - 1), hosts.toString(), StandardCharsets.UTF_8);
+                members.add(newMember(i - 1, String.join(",", initial), "new"));
+                channels[i - 1] = Grpc.newChannelBuilderForAddress("127.0.0.1", clientPorts[i - 1],
                                 InsecureChannelCredentials.create())
                         .maxInboundMessageSize(64 * 1024 * 1024).build();
             }
@@ -149,12 +147,94 @@ final class FaultCluster implements AutoCloseable {
         }
     }
 
+    private Path hostsFile(int idx0) {
+        return dir.resolve("hosts-n" + (idx0 + 1));
+    }
+
+    private Path dataDir(int idx0) {
+        return dir.resolve("n" + (idx0 + 1) + ".etcd");
+    }
+
+    /** The proxy of link from -> to (0-based): 127.0.FROM.TO:peerPort(to) -> 127.0.0.1:realPeerPort(to). */
+    private TcpProxy proxy(int from, int to) throws IOException {
+        return new TcpProxy("n" + (from + 1) + "->n" + (to + 1),
+                new InetSocketAddress(TcpProxy.loopback(from + 1, to + 1), peerPorts[to]),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), realPeerPorts[to]));
+    }
+
+    /** The peer URL member idx0 advertises (and the others know it by): http://nI:PORT. */
+    String peerUrl(int idx0) {
+        return "http://n" + (idx0 + 1) + ":" + peerPorts[idx0];
+    }
+
+    /** Member idx0 with the slot's current ports; {@code state} is --initial-cluster-state (new or existing). */
+    private Member newMember(int idx0, String initialCluster, String state) {
+        String name = "n" + (idx0 + 1);
+        List<String> flags = List.of(
+                "--name", name,
+                "--data-dir", dataDir(idx0).toString(),
+                "--listen-client-urls", "http://127.0.0.1:" + clientPorts[idx0],
+                "--advertise-client-urls", "http://127.0.0.1:" + clientPorts[idx0],
+                "--listen-peer-urls", "http://127.0.0.1:" + realPeerPorts[idx0],
+                "--initial-advertise-peer-urls", peerUrl(idx0),
+                "--initial-cluster", initialCluster,
+                "--initial-cluster-state", state,
+                "--initial-cluster-token", token);
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("ETCSQL_JAVA_OPTS", javaOpts + " -Djdk.net.hosts.file=" + hostsFile(idx0));
+        return new Member(idx0 + 1, dir, clientPorts[idx0], realPeerPorts[idx0], peerPorts[idx0], flags, env);
+    }
+
+    /**
+     * Prepares slot idx0 for a replacement once its member has been removed from the cluster and has exited: wipes
+     * its data dir and gives it new peer ports (etcsql derives a member id from its peer URLs, and a removed id never
+     * comes back). The proxies into the slot (k -> idx0, for every k) are replaced by proxies on the new advertised
+     * port towards the new real one; the slot's own outgoing proxies stay, as the other members' ports do not
+     * change. Returns the new peer URL, for MemberAdd.
+     */
+    String renewPeerPorts(int idx0) throws IOException {
+        if (members.get(idx0).isAlive()) {
+            throw new IllegalStateException(members.get(idx0) + " is still running");
+        }
+        FaultProfile.deleteTree(dataDir(idx0));
+        if (Files.exists(dataDir(idx0))) {
+            throw new IllegalStateException("cannot wipe " + dataDir(idx0));
+        }
+        peerPorts[idx0] = freePort();
+        realPeerPorts[idx0] = freePort();
+        for (int k = 0; k < n; k++) {
+            TcpProxy old = proxies[k][idx0];
+            proxies[k][idx0] = proxy(k, idx0);
+            old.close();
+        }
+        return peerUrl(idx0);
+    }
+
+    /**
+     * Puts a replacement for slot idx0 in place, not started yet: same name nI and client port, the slot's current
+     * peer ports, --initial-cluster-state existing; {@code memberId} is the id MemberAdd gave it (0 if none). The
+     * workload's clients and the watchers keep working: they address the slot by its client port.
+     */
+    Member replace(int idx0, long memberId, String initialCluster) {
+        Member m = newMember(idx0, initialCluster, "existing");
+        idToIndex.remove(memberIds[idx0]);
+        memberIds[idx0] = memberId;
+        idToIndex.put(memberId, idx0);
+        members.set(idx0, m);
+        return m;
+    }
+
     Member member(int idx0) {
         return members.get(idx0);
     }
 
     ManagedChannel channel(int idx0) {
         return channels[idx0];
+    }
+
+    /** The etcd Cluster API (MemberAdd/Remove/Promote/List) of member idx0, with a deadline. */
+    ClusterGrpc.ClusterBlockingStub clusterApi(int idx0, long timeoutMs) {
+        return ClusterGrpc.newBlockingStub(channels[idx0]).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS);
     }
 
     /** Starts every member and waits until each answers a linearizable read. */

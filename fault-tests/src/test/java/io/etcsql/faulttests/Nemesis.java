@@ -29,12 +29,12 @@ enum Nemesis {
     PARTITION_BRIDGE,
     /** A graceful restart (SIGTERM, start again) of a random member. */
     RESTART,
-    /** One of the above, chosen at random at each injection. */
+    /** One of the others (MEMBERSHIP included), chosen at random at each injection. */
     MIXED,
     /**
-     * Hook for membership changes under load (MemberRemove of a member, then MemberAdd of a fresh one). Not in the
-     * defaults: etcsql's Cluster API (MemberAdd/MemberRemove) does not exist yet; implement {@link #inject} for it
-     * once it does.
+     * Membership changes under load: MemberRemove of the leader or a follower, then MemberAdd (sometimes as a learner,
+     * promoted at heal) of a replacement on a new peer port, started into the existing cluster; healed once it has
+     * joined. See {@link Membership}. Not in the defaults (each change takes several seconds).
      */
     MEMBERSHIP;
 
@@ -46,7 +46,7 @@ enum Nemesis {
             PARTITION_LEADER, PARTITION_SPLIT, PARTITION_BRIDGE, RESTART, MIXED);
 
     private static final List<Nemesis> MIXABLE = List.of(KILL_LEADER, KILL_FOLLOWER, KILL_MAJORITY, KILL_ALL,
-            PAUSE_LEADER, PARTITION_LEADER, PARTITION_SPLIT, PARTITION_BRIDGE, RESTART);
+            PAUSE_LEADER, PARTITION_LEADER, PARTITION_SPLIT, PARTITION_BRIDGE, RESTART, MEMBERSHIP);
 
     Fault inject(FaultCluster c, Random rnd, Consumer<String> log) {
         int n = c.n;
@@ -113,8 +113,9 @@ enum Nemesis {
                     log.accept("started " + m.name + " again");
                 });
             }
-            case MEMBERSHIP -> throw new UnsupportedOperationException(
-                    "MEMBERSHIP needs etcsql's Cluster API (MemberAdd/MemberRemove), which does not exist yet");
+            case MEMBERSHIP -> {
+                return Membership.inject(c, rnd, log);
+            }
             default -> throw new IllegalStateException(name());
         }
     }
