@@ -245,8 +245,9 @@ final class FaultRun {
             }
         }
         try {
+            // at rev: a write whose client timed out (UNKNOWN) may still apply after convergence
             int l = Math.max(0, cluster.leader());
-            RangeResponse r = range(l, prefix, false, 0);
+            RangeResponse r = range(l, prefix, false, rev);
             List<String> lin = kvLines(r.getKvsList());
             if (!lin.equals(finals.get(0))) {
                 violation("final linearizable read on n" + (l + 1) + " " + lin + " differs from the serializable reads "
