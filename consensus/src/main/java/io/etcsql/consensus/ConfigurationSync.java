@@ -25,6 +25,7 @@ public final class ConfigurationSync implements AutoCloseable {
   private final RaftNode node;
   private final KvStore store;
   private long lastAddressOnlyChange = System.nanoTime() - TimeUnit.HOURS.toNanos(1);
+  private Map<String, String> lastAddressOnlyTarget = Map.of();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "raft-configuration-sync");
     t.setDaemon(true);
@@ -103,13 +104,15 @@ public final class ConfigurationSync implements AutoCloseable {
       boolean samePeers = peersOnly(voters).equals(peersOnly(currentVoters))
           && peersOnly(listeners).equals(peersOnly(currentListeners));
       if (samePeers) {
-        // only client addresses differ: record them (a joining member needs the leader's), but
-        // not more often than once a minute should Raft not keep them
+        // only client addresses differ: record them at once (a joining member that must install
+        // a snapshot fetches it at the leader's), but the same addresses not more often than once
+        // a minute, should Raft not keep them
         long now = System.nanoTime();
-        if (now - lastAddressOnlyChange < TimeUnit.MINUTES.toNanos(1)) {
+        if (voters.equals(lastAddressOnlyTarget) && now - lastAddressOnlyChange < TimeUnit.MINUTES.toNanos(1)) {
           return;
         }
         lastAddressOnlyChange = now;
+        lastAddressOnlyTarget = voters;
       }
       LOG.info("changing the Raft configuration to voters {} listeners {}", voters, listeners);
       node.setConfiguration(voters, listeners);

@@ -71,10 +71,13 @@ final class KvStateMachine extends BaseStateMachine {
       new java.util.concurrent.ConcurrentSkipListMap<>();
   /** True when this member may not answer for the group's commit index (see RaftNode.leaderLeaseLost). */
   private final java.util.function.BooleanSupplier cannotLead;
+  /** Asks a member (peer id, Raft address) for its client address; see {@link #ownClientAddress}. */
+  private final java.util.function.BiFunction<String, String, String> clientAddressOf;
 
   KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots,
-      java.util.function.BooleanSupplier cannotLead) {
+      java.util.function.BooleanSupplier cannotLead, java.util.function.BiFunction<String, String, String> clientAddressOf) {
     this.cannotLead = cannotLead;
+    this.clientAddressOf = clientAddressOf;
     this.store = store;
     this.leaseKeeper = leaseKeeper;
     this.snapshots = snapshots;
@@ -116,19 +119,21 @@ final class KvStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
       org.apache.ratis.proto.RaftProtos.RoleInfoProto roleInfo, TermIndex firstTermIndexInLog) {
-    if (store.appliedIndex() == 0 && firstTermIndexInLog.getIndex() <= 1) {
-      // a new member of a young cluster: the leader's log has everything, and null tells Ratis
-      // to replicate it from its start
-      LOG.info("the leader's log starts at {}: catching up from the log", firstTermIndexInLog);
+    long logNext = raftLogNextIndex();
+    if (firstTermIndexInLog.getIndex() <= logNext || (store.appliedIndex() == 0 && firstTermIndexInLog.getIndex() <= 1)) {
+      // this member's log reaches the leader's first entry (Ratis notifies every member it adds,
+      // a new one of a young cluster or a learner rejoining as a voter): null tells Ratis to
+      // replicate the log from there
+      LOG.info("the leader's log starts at {}, this member's log ends before {}: catching up from the log",
+          firstTermIndexInLog, logNext);
       return CompletableFuture.completedFuture(null);
     }
     if (firstTermIndexInLog.getIndex() <= store.appliedIndex() + 1) {
-      // The leader still has every entry the store lacks, but not every entry this member's Raft
-      // log lacks: the store applied entries that the log lost (its unsynced tail at a crash), or
-      // the leader's idea of this member's log is older than the log. Answering "no snapshot"
-      // (null) would leave the leader's log appender unable to send anything, forever. The store
-      // itself is the snapshot: record it as Ratis' snapshot, so that the log continues after it
-      // and the leader replicates from there.
+      // The leader still has every entry the store lacks, but this member's Raft log ends before
+      // the leader's first entry: the store applied entries that the log lost (its unsynced tail
+      // at a crash). Answering "no snapshot" (null) would leave the leader's log appender unable
+      // to send anything, forever. The store itself is the snapshot: record it as Ratis'
+      // snapshot, so that the log continues after it and the leader replicates from there.
       LOG.info("the leader's log starts at {}, the store has applied up to {}: continuing from the store",
           firstTermIndexInLog, store.appliedIndex());
       return CompletableFuture.supplyAsync(() -> {
@@ -147,9 +152,15 @@ final class KvStateMachine extends BaseStateMachine {
     }
     String leader = roleInfo.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
     // the leader's etcd client address, recorded as its data-stream address (see RaftNode.configuration)
-    String leaderClientAddress = roleInfo.getFollowerInfo().getLeaderInfo().getId().getDataStreamAddress();
+    String recorded = roleInfo.getFollowerInfo().getLeaderInfo().getId().getDataStreamAddress();
+    String leaderRaftAddress = roleInfo.getFollowerInfo().getLeaderInfo().getId().getAddress();
     LOG.info("behind the leader's log (it starts at {}): installing a snapshot from {}", firstTermIndexInLog, leader);
     return CompletableFuture.supplyAsync(() -> {
+      // Ratis keeps a configuration change that only changes addresses out of its log, so a
+      // member that joins before any other change does not find the leader's client address
+      // there: it asks the leader itself, over the Raft port
+      String leaderClientAddress = recorded.isEmpty() && store.member(ConfigurationSync.memberIdOf(leader)) == null
+          ? clientAddressOf.apply(leader, leaderRaftAddress) : recorded;
       try (java.io.InputStream in = snapshots.open(leader, leaderClientAddress)) {
         // Ratis reloads a paused state machine once it has the snapshot's index (see reinitialize)
         pause();
@@ -299,6 +310,8 @@ final class KvStateMachine extends BaseStateMachine {
         answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build();
       } else if (q.hasReadIndex()) {
         answer = readIndex();
+      } else if (q.hasClientAddress()) {
+        answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setClientAddress(ownClientAddress()).build();
       } else {
         answer = leaseKeeper.answer(q);
       }
@@ -320,6 +333,25 @@ final class KvStateMachine extends BaseStateMachine {
     }
     return io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder()
         .setReadIndex(getLastAppliedTermIndex().getIndex()).build();
+  }
+
+  /** The index after the last entry of this member's Raft log, or 0 before it started. */
+  private long raftLogNextIndex() {
+    try {
+      return getServer().join().getDivision(getGroupId()).getRaftLog().getNextIndex();
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  /** This member's first published client URL as "host:port", or "" before it published one. */
+  private String ownClientAddress() {
+    io.etcsql.grpcapi.etcdserverpb.Member self = store.member(ConfigurationSync.memberIdOf(getId().toString()));
+    if (self == null || self.getClientURLsCount() == 0) {
+      return "";
+    }
+    java.net.URI u = java.net.URI.create(self.getClientURLs(0));
+    return u.getHost() + ":" + u.getPort();
   }
 
   /** This leader's view of its peers: their commit indexes and when it last heard from each. */

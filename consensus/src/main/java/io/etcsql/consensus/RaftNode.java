@@ -91,7 +91,8 @@ public final class RaftNode implements Closeable {
     this.group = RaftGroup.valueOf(groupId, peers);
     this.props = properties(config);
     this.leaseKeeper = new LeaseKeeper(store, this::proposeInBackground, config.leaseCheckpointIntervalMs());
-    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, () -> !isLeader() || leaderLeaseLost());
+    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, () -> !isLeader() || leaderLeaseLost(),
+        this::clientAddressOf);
     File storage = config.storageDir().toFile();
     boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
     Files.createDirectories(config.storageDir());
@@ -452,6 +453,24 @@ public final class RaftNode implements Closeable {
         throw new CompletionException(e);
       }
     });
+  }
+
+  /**
+   * Member {@code peerId}'s etcd client address ("host:port", "" if it has none or does not
+   * answer), asked of that member itself at its Raft address with a Ratis stale read.
+   */
+  private String clientAddressOf(String peerId, String raftAddress) {
+    RaftPeer peer = RaftPeer.newBuilder().setId(peerId).setAddress(raftAddress).build();
+    LeaderQuery q = LeaderQuery.newBuilder()
+        .setClientAddress(io.etcsql.grpcapi.etcsqlpb.ClientAddressQuery.getDefaultInstance()).build();
+    try (RaftClient c = newClient(peer.getId(), RaftGroup.valueOf(group.getGroupId(), peer))) {
+      RaftClientReply reply = c.io().sendStaleRead(Message.valueOf(ByteString.copyFrom(q.toByteArray())), 0, peer.getId());
+      check(reply);
+      return LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer()).getClientAddress();
+    } catch (IOException | RuntimeException e) {
+      LOG.info("asking {} at {} for its client address: {}", peerId, raftAddress, e.toString());
+      return "";
+    }
   }
 
   private RaftServer.Division division() {

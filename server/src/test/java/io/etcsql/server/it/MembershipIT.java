@@ -37,7 +37,11 @@ class MembershipIT {
     flags.set(flags.indexOf("--initial-cluster-state") + 1, "existing");
     ServerProcess n4 = new ServerProcess("n4", cluster.baseDir(), clientPort, peerPort, flags).start();
     Etcdctl ctl = new Etcdctl(n4.clientEndpoint());
-    await(WAIT, "n4 serves", () -> ctl.run("--command-timeout=2s", "get", "k", "--consistency=s").exitCode() == 0);
+    try {
+      await(WAIT, "n4 serves", () -> ctl.run("--command-timeout=2s", "get", "k", "--consistency=s").exitCode() == 0);
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; n4's log:\n" + n4.logTail(80), e);
+    }
     return n4;
   }
 
@@ -99,6 +103,50 @@ class MembershipIT {
         n4.kill();
       }
     }
+  }
+
+  /**
+   * A member added after the leader purged its log cannot be sent the log from its start: it
+   * installs the leader's store as a snapshot, then serves every key. (Ratis purges whole closed
+   * log segments of 32 MiB, after a snapshot: --snapshot-count 20 and 40 MiB of values.)
+   */
+  @Test
+  void aMemberAddedAfterTheLogWasPurgedJoinsFromASnapshot() throws Exception {
+    try (Cluster cluster = Cluster.start(3, List.of("--snapshot-count", "20"))) {
+      int keys = 60;
+      String mib = "x".repeat(1024 * 1024);
+      try (io.etcd.jetcd.Client c = Clients.jetcd(cluster.member(0).clientEndpoint())) {
+        for (int i = 0; i < keys; i++) {
+          c.getKVClient().put(bs("purged/" + i), bs(i < 40 ? mib : "v" + i)).get(20, TimeUnit.SECONDS);
+        }
+      }
+      Etcdctl ctl = cluster.ctl(0);
+      int peerPort = ServerProcess.freePort();
+      ctl.ok("member", "add", "n4", "--peer-urls=http://127.0.0.1:" + peerPort);
+      ServerProcess n4 = startJoiner(cluster, peerPort);
+      try (io.etcd.jetcd.Client viaN4 = Clients.jetcd(n4.clientEndpoint())) {
+        io.etcd.jetcd.options.GetOption serializableCount = io.etcd.jetcd.options.GetOption.builder()
+            .isPrefix(true).withSerializable(true).withCountOnly(true).build();
+        await(WAIT, "n4 has every key", () -> {
+          try {
+            return viaN4.getKVClient().get(bs("purged/"), serializableCount).get(5, TimeUnit.SECONDS).getCount() == keys;
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        String n4Log = n4.logTail(400);
+        assertTrue(n4Log.contains("installing a snapshot from"), "n4 joined from the leader's snapshot:\n" + n4Log);
+        assertEquals("purged/57\nv57\n", new Etcdctl(n4.clientEndpoint()).ok("get", "purged/57"));
+        new Etcdctl(n4.clientEndpoint()).ok("put", "after/join", "v");
+        assertEquals("after/join\nv\n", cluster.ctl(1).ok("get", "after/join"));
+      } finally {
+        n4.kill();
+      }
+    }
+  }
+
+  private static io.etcd.jetcd.ByteSequence bs(String s) {
+    return io.etcd.jetcd.ByteSequence.from(s, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** Adds n4 as a learner and starts it; returns it with its id. */
