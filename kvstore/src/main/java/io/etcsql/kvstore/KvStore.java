@@ -158,6 +158,7 @@ public final class KvStore implements Closeable {
    */
   public CommandResult apply(long term, long index, ReplicatedCommand cmd) {
     synchronized (applyLock) {
+      checkOpen();
       if (index <= appliedIndex) {
         return CommandResult.getDefaultInstance();
       }
@@ -184,6 +185,7 @@ public final class KvStore implements Closeable {
   /** Records that a Raft entry with no key-value effect (configuration, no-op) was applied. */
   public void applyNoop(long term, long index) {
     synchronized (applyLock) {
+      checkOpen();
       if (index > appliedIndex) {
         meta.setApplied(term, index);
         appliedTerm = term;
@@ -439,22 +441,31 @@ public final class KvStore implements Closeable {
     }
   }
 
-  private boolean closed;
+  private volatile boolean closed;
 
   @Override
   public synchronized void close() {
-    if (closed) {
-      return;
+    // under the apply lock: an entry being applied finishes first, and none starts after
+    synchronized (applyLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      watchHub.close();
+      log.close();
+      meta.close();
+      try {
+        Files.createFile(dir.resolve(CLOSED_MARKER));
+        syncDirectory(dir);
+      } catch (IOException e) {
+        LOG.warn("cannot mark the kv store at {} closed; it will be recovered on the next open", dir, e);
+      }
     }
-    closed = true;
-    watchHub.close();
-    log.close();
-    meta.close();
-    try {
-      Files.createFile(dir.resolve(CLOSED_MARKER));
-      syncDirectory(dir);
-    } catch (IOException e) {
-      LOG.warn("cannot mark the kv store at {} closed; it will be recovered on the next open", dir, e);
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the kv store at " + dir + " is closed");
     }
   }
 }
