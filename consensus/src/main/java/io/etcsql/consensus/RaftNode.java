@@ -300,15 +300,14 @@ public final class RaftNode implements Closeable {
     Message msg = Message.valueOf(ByteString.copyFrom(command.toByteArray()));
     // Ratis' ordered async stream can stay closed after a NotLeader reply; blocking sends are
     // independent requests (each with its own retries), run on a bounded pool.
-    CompletableFuture<RaftClientReply> sent = new CompletableFuture<>();
-    java.util.concurrent.Future<?> sending = proposals.submit(() -> {
+    CompletableFuture<RaftClientReply> sent = CompletableFuture.supplyAsync(() -> {
       try {
-        sent.complete(client().io().send(msg));
-      } catch (Throwable e) {
-        sent.completeExceptionally(e);
+        return client().io().send(msg);
+      } catch (IOException e) {
+        throw new CompletionException(e);
       }
-    });
-    CompletableFuture<CommandResult> result = bounded(sent.thenApply(reply -> {
+    }, proposals);
+    return bounded(sent.thenApply(reply -> {
       check(reply);
       try {
         return CommandResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
@@ -316,14 +315,6 @@ public final class RaftNode implements Closeable {
         throw new CompletionException(e);
       }
     }));
-    // once the caller was answered "request timed out", stop the client's retries (interrupting
-    // its blocking send): a retry seconds later could still apply a write the client gave up on
-    result.whenComplete((r, e) -> {
-      if (e != null) {
-        sending.cancel(true);
-      }
-    });
-    return result;
   }
 
   private void proposeInBackground(ReplicatedCommand command) {
