@@ -10,7 +10,6 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -66,17 +65,11 @@ final class KvStateMachine extends BaseStateMachine {
     return t;
   });
 
-  /** Waiters for an applied index, by index (see {@link #whenApplied}). */
-  private final java.util.concurrent.ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters =
-      new java.util.concurrent.ConcurrentSkipListMap<>();
-  /** True when this member may not answer for the group's commit index (see RaftNode.leaderLeaseLost). */
-  private final java.util.function.BooleanSupplier cannotLead;
   /** Asks a member (peer id, Raft address) for its client address; see {@link #ownClientAddress}. */
   private final java.util.function.BiFunction<String, String, String> clientAddressOf;
 
   KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots,
-      java.util.function.BooleanSupplier cannotLead, java.util.function.BiFunction<String, String, String> clientAddressOf) {
-    this.cannotLead = cannotLead;
+      java.util.function.BiFunction<String, String, String> clientAddressOf) {
     this.clientAddressOf = clientAddressOf;
     this.store = store;
     this.leaseKeeper = leaseKeeper;
@@ -141,7 +134,6 @@ final class KvStateMachine extends BaseStateMachine {
           pause();
           TermIndex ti = TermIndex.valueOf(store.appliedTerm(), store.appliedIndex());
           setLastAppliedTermIndex(ti);
-          releaseWaiters();
           takeSnapshot();
           return ti;
         } catch (IOException e) {
@@ -167,7 +159,6 @@ final class KvStateMachine extends BaseStateMachine {
         long[] at = store.installSnapshot(in);
         TermIndex ti = TermIndex.valueOf(at[0], at[1]);
         setLastAppliedTermIndex(ti);
-        releaseWaiters();
         takeSnapshot();
         return ti;
       } catch (IOException e) {
@@ -180,27 +171,6 @@ final class KvStateMachine extends BaseStateMachine {
   private void advance(long term, long index) {
     if (index > getLastAppliedTermIndex().getIndex()) {
       updateLastAppliedTermIndex(term, index);
-    }
-    releaseWaiters();
-  }
-
-  /** Completes (on another thread) once this member has applied {@code index}. */
-  CompletableFuture<Void> whenApplied(long index) {
-    if (getLastAppliedTermIndex().getIndex() >= index) {
-      return CompletableFuture.completedFuture(null);
-    }
-    CompletableFuture<Void> f = appliedWaiters.computeIfAbsent(index, i -> new CompletableFuture<>());
-    releaseWaiters(); // the index may have been applied while the waiter was being registered
-    return f;
-  }
-
-  private void releaseWaiters() {
-    long applied = getLastAppliedTermIndex().getIndex();
-    for (Map.Entry<Long, CompletableFuture<Void>> e = appliedWaiters.firstEntry(); e != null && e.getKey() <= applied;
-        e = appliedWaiters.firstEntry()) {
-      if (appliedWaiters.remove(e.getKey(), e.getValue())) {
-        e.getValue().completeAsync(() -> null);
-      }
     }
   }
 
@@ -308,8 +278,6 @@ final class KvStateMachine extends BaseStateMachine {
       io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult answer;
       if (q.hasPeerProgress()) {
         answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build();
-      } else if (q.hasReadIndex()) {
-        answer = readIndex();
       } else if (q.hasClientAddress()) {
         answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setClientAddress(ownClientAddress()).build();
       } else {
@@ -319,20 +287,6 @@ final class KvStateMachine extends BaseStateMachine {
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(e);
     }
-  }
-
-  /**
-   * A follower's read index: Ratis ran its ReadIndex round on this leader before this query, and
-   * this member has applied at least that far. Refused unless this member is still the leader
-   * and its lease holds (Ratis 3.3 may answer a deposed leader's ReadIndex at once).
-   */
-  private io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult readIndex() {
-    if (cannotLead.getAsBoolean()) {
-      return io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setError(io.etcsql.grpcapi.etcsqlpb.ApplyError
-          .newBuilder().setCode(EtcdError.LEADER_CHANGED.name()).setMessage(EtcdError.LEADER_CHANGED.message())).build();
-    }
-    return io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder()
-        .setReadIndex(getLastAppliedTermIndex().getIndex()).build();
   }
 
   /** The index after the last entry of this member's Raft log, or 0 before it started. */

@@ -91,8 +91,7 @@ public final class RaftNode implements Closeable {
     this.group = RaftGroup.valueOf(groupId, peers);
     this.props = properties(config);
     this.leaseKeeper = new LeaseKeeper(store, this::proposeInBackground, config.leaseCheckpointIntervalMs());
-    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, () -> !isLeader() || leaderLeaseLost(),
-        this::clientAddressOf);
+    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, this::clientAddressOf);
     File storage = config.storageDir().toFile();
     boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
     Files.createDirectories(config.storageDir());
@@ -335,36 +334,20 @@ public final class RaftNode implements Closeable {
   /**
    * Completes once this member has applied everything the group had committed when the call
    * was made (Raft ReadIndex), so a read of the local store after it is linearizable.
-   *
-   * <p>On the leader: Ratis' ReadIndex, then the leader's lease (see {@link #leaderLeaseLost}).
-   * On a follower: the leader's read index from a query that the leader answers only while its
-   * lease holds, then a wait until this member has applied that far. (Ratis' own follower read
-   * would take a deposed leader's stale read index: in five members split two and three, the
-   * old leader and a follower on its side served old values.)
    */
   public CompletableFuture<Void> readBarrier() {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    LeaderQuery readIndex = LeaderQuery.newBuilder().setReadIndex(io.etcsql.grpcapi.etcsqlpb.ReadIndexQuery.getDefaultInstance()).build();
-    return bounded(untilDeadline(() -> {
-      if (!isLeader()) {
-        return askLeaderOnce(readIndex).thenCompose(r -> {
-          if (r.hasError()) {
-            throw new CompletionException(EtcdError.valueOf(r.getError().getCode()).exception());
+    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(Message.EMPTY, selfId)
+        .thenAccept(reply -> {
+          check(reply);
+          // a leader also confirms its lease (see leaderLeaseLost): Ratis alone may hand out a
+          // deposed leader's stale read index
+          if (leaderLeaseLost()) {
+            throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
           }
-          return stateMachine.whenApplied(r.getReadIndex());
-        });
-      }
-      return client().async().sendReadOnlyUnordered(Message.EMPTY, selfId).thenAccept(reply -> {
-        check(reply);
-        // the leader also confirms its lease: Ratis alone may hand out a deposed leader's stale
-        // read index; and a member that is no longer the leader got a follower's read index
-        if (!isLeader() || leaderLeaseLost()) {
-          throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
-        }
-      });
-    }, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+        }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
   }
 
   /**
