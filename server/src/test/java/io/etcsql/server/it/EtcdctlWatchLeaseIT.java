@@ -149,18 +149,19 @@ class EtcdctlWatchLeaseIT {
         JsonNode kv = Cluster.json(ctl.ok("get", "lkey/1", "-w", "json")).get("kvs").get(0);
         assertEquals(Long.parseUnsignedLong(id, 16), kv.get("lease").asLong(), kv.toString());
 
+        // the remaining TTL counts down from the grant: a few etcdctl runs on a loaded machine take seconds
         String ttl = ctl.ok("lease", "timetolive", id);
-        assertTrue(ttl.matches("lease " + id + " granted with TTL\\(30s\\), remaining\\((29|30)s\\)\n"), ttl);
+        assertTrue(ttl.matches("lease " + id + " granted with TTL\\(30s\\), remaining\\((2[5-9]|30)s\\)\n"), ttl);
         String keys = ctl.ok("lease", "timetolive", id, "--keys");
         Matcher km = Pattern.compile("lease " + id
-                + " granted with TTL\\(30s\\), remaining\\((?:29|30)s\\), attached keys\\(\\[(.*)]\\)\n").matcher(keys);
+                + " granted with TTL\\(30s\\), remaining\\((?:2[5-9]|30)s\\), attached keys\\(\\[(.*)]\\)\n").matcher(keys);
         assertTrue(km.matches(), keys);
         assertEquals(Set.of("lkey/1", "lkey/2"), new HashSet<>(List.of(km.group(1).split(" "))), "key order is not fixed");
 
         JsonNode tj = Cluster.json(ctl.ok("lease", "timetolive", id, "--keys", "-w", "json"));
         assertEquals(Long.parseUnsignedLong(id, 16), tj.get("id").asLong());
         assertEquals(30, tj.get("granted-ttl").asLong());
-        assertTrue(tj.get("ttl").asLong() == 29 || tj.get("ttl").asLong() == 30, tj.toString());
+        assertTrue(tj.get("ttl").asLong() >= 25 && tj.get("ttl").asLong() <= 30, tj.toString());
         assertEquals(2, tj.get("keys").size());
 
         String list = ctl.ok("lease", "list");
