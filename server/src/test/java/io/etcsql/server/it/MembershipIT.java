@@ -40,7 +40,9 @@ class MembershipIT {
     try {
       await(WAIT, "n4 serves", () -> ctl.run("--command-timeout=2s", "get", "k", "--consistency=s").exitCode() == 0);
     } catch (AssertionError e) {
-      throw new AssertionError(e.getMessage() + "; n4's log:\n" + n4.logTail(80), e);
+      String log = n4.logTail(80);
+      n4.kill(); // the caller never gets it to stop
+      throw new AssertionError(e.getMessage() + "; n4's log:\n" + log, e);
     }
     return n4;
   }
