@@ -24,8 +24,6 @@ public final class ConfigurationSync implements AutoCloseable {
 
   private final RaftNode node;
   private final KvStore store;
-  private long lastAddressOnlyChange = System.nanoTime() - TimeUnit.HOURS.toNanos(1);
-  private Map<String, String> lastAddressOnlyTarget = Map.of();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "raft-configuration-sync");
     t.setDaemon(true);
@@ -101,18 +99,10 @@ public final class ConfigurationSync implements AutoCloseable {
           return;
         }
       }
-      boolean samePeers = peersOnly(voters).equals(peersOnly(currentVoters))
-          && peersOnly(listeners).equals(peersOnly(currentListeners));
-      if (samePeers) {
-        // only client addresses differ: record them at once (a joining member that must install
-        // a snapshot fetches it at the leader's), but the same addresses not more often than once
-        // a minute, should Raft not keep them
-        long now = System.nanoTime();
-        if (voters.equals(lastAddressOnlyTarget) && now - lastAddressOnlyChange < TimeUnit.MINUTES.toNanos(1)) {
-          return;
-        }
-        lastAddressOnlyChange = now;
-        lastAddressOnlyTarget = voters;
+      if (peersOnly(voters).equals(peersOnly(currentVoters)) && peersOnly(listeners).equals(peersOnly(currentListeners))) {
+        // only client addresses differ: Ratis keeps such a change out of its log (it compares
+        // peer ids), so they are recorded with the next change of peers
+        return;
       }
       LOG.info("changing the Raft configuration to voters {} listeners {}", voters, listeners);
       node.setConfiguration(voters, listeners);

@@ -4,7 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.etcsql.grpcapi.etcsqlpb.CommandResult;
 import io.etcsql.grpcapi.etcsqlpb.LeaderQuery;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
-import io.etcsql.kvstore.EtcdError;
 import io.etcsql.kvstore.KvStore;
 import java.io.File;
 import java.io.IOException;

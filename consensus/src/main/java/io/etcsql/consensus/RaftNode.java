@@ -413,20 +413,15 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    return bounded(untilDeadline(() -> askLeaderOnce(query),
-        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
-  }
-
-  private CompletableFuture<LeaderQueryResult> askLeaderOnce(LeaderQuery query) {
     Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
-    return client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
+    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
       check(reply);
       try {
         return LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    });
+    }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
   }
 
   /**
