@@ -23,8 +23,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
@@ -35,6 +37,7 @@ import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.rpc.CallId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -120,15 +123,30 @@ public final class RaftNode implements Closeable {
   }
 
   private RaftClient newClient(RaftPeerId leader, RaftGroup peers) {
-    long retries = Math.max(1, config.requestTimeoutMs() / 100);
     return RaftClient.newBuilder()
         .setClientId(ClientId.randomId())
         .setRaftGroup(peers)
         .setLeaderId(leader)
         .setProperties(props)
-        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep((int) retries,
-            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+        .setRetryPolicy(retryPolicy(config.requestTimeoutMs()))
         .build();
+  }
+
+  /**
+   * Retries a request (new leader, redirect) every 100 ms, but never once it has been pending
+   * for the request timeout: by then the caller was answered "request timed out", and a retry
+   * sent later could still apply a write the client gave up on, seconds afterwards (the fault
+   * harness saw one land after the cluster had healed and converged). A count alone does not
+   * bound the time, as each attempt may itself wait for its RPC timeout.
+   */
+  private static RetryPolicy retryPolicy(long requestTimeoutMs) {
+    RetryPolicy everyTenthSecond = RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
+    TimeDuration timeout = TimeDuration.valueOf(requestTimeoutMs, TimeUnit.MILLISECONDS);
+    RequestTypeDependentRetryPolicy.Builder b = RequestTypeDependentRetryPolicy.newBuilder();
+    for (RaftClientRequestProto.TypeCase type : RaftClientRequestProto.TypeCase.values()) {
+      b.setRetryPolicy(type, everyTenthSecond).setTimeout(type, timeout);
+    }
+    return b.build();
   }
 
   private static RaftProperties properties(RaftNodeConfig c) {
@@ -296,17 +314,7 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    Message msg = Message.valueOf(ByteString.copyFrom(command.toByteArray()));
-    // Ratis' ordered async stream can stay closed after a NotLeader reply; blocking sends are
-    // independent requests (each with its own retries), run on a bounded pool.
-    CompletableFuture<RaftClientReply> sent = CompletableFuture.supplyAsync(() -> {
-      try {
-        return client().io().send(msg);
-      } catch (IOException e) {
-        throw new CompletionException(e);
-      }
-    }, proposals);
-    return bounded(sent.thenApply(reply -> {
+    return bounded(send(command).thenApply(reply -> {
       check(reply);
       try {
         return CommandResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
@@ -314,6 +322,25 @@ public final class RaftNode implements Closeable {
         throw new CompletionException(e);
       }
     }));
+  }
+
+  /** Sends a command to the leader; completes with the reply once the leader applied it. */
+  private CompletableFuture<RaftClientReply> send(ReplicatedCommand command) {
+    Message msg = Message.valueOf(ByteString.copyFrom(command.toByteArray()));
+    // Ratis' ordered async stream can stay closed after a NotLeader reply; blocking sends are
+    // independent requests (each with its own retries), run on a bounded pool.
+    long start = System.nanoTime();
+    return CompletableFuture.supplyAsync(() -> {
+      if (System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())) {
+        // queued behind other proposals until the caller was already answered: never send it
+        throw new CompletionException(new TimeoutException("proposal not sent within the request timeout"));
+      }
+      try {
+        return client().io().send(msg);
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }, proposals);
   }
 
   private void proposeInBackground(ReplicatedCommand command) {
