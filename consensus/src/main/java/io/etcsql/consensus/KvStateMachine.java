@@ -9,7 +9,9 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -64,6 +66,8 @@ final class KvStateMachine extends BaseStateMachine {
     return t;
   });
 
+  /** Waiters for an applied index, by index (see {@link #whenApplied}). */
+  private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters = new ConcurrentSkipListMap<>();
   /** Asks a member (peer id, Raft address) for its client address; see {@link #ownClientAddress}. */
   private final java.util.function.BiFunction<String, String, String> clientAddressOf;
 
@@ -133,6 +137,7 @@ final class KvStateMachine extends BaseStateMachine {
           pause();
           TermIndex ti = TermIndex.valueOf(store.appliedTerm(), store.appliedIndex());
           setLastAppliedTermIndex(ti);
+          releaseWaiters();
           takeSnapshot();
           return ti;
         } catch (IOException e) {
@@ -158,6 +163,7 @@ final class KvStateMachine extends BaseStateMachine {
         long[] at = store.installSnapshot(in);
         TermIndex ti = TermIndex.valueOf(at[0], at[1]);
         setLastAppliedTermIndex(ti);
+        releaseWaiters();
         takeSnapshot();
         return ti;
       } catch (IOException e) {
@@ -170,6 +176,27 @@ final class KvStateMachine extends BaseStateMachine {
   private void advance(long term, long index) {
     if (index > getLastAppliedTermIndex().getIndex()) {
       updateLastAppliedTermIndex(term, index);
+    }
+    releaseWaiters();
+  }
+
+  /** Completes (on another thread) once this member has applied {@code index}. */
+  CompletableFuture<Void> whenApplied(long index) {
+    if (getLastAppliedTermIndex().getIndex() >= index) {
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Void> f = appliedWaiters.computeIfAbsent(index, i -> new CompletableFuture<>());
+    releaseWaiters(); // the index may have been applied while the waiter was being registered
+    return f;
+  }
+
+  private void releaseWaiters() {
+    long applied = getLastAppliedTermIndex().getIndex();
+    for (Map.Entry<Long, CompletableFuture<Void>> e = appliedWaiters.firstEntry(); e != null && e.getKey() <= applied;
+        e = appliedWaiters.firstEntry()) {
+      if (appliedWaiters.remove(e.getKey(), e.getValue())) {
+        e.getValue().completeAsync(() -> null);
+      }
     }
   }
 

@@ -60,6 +60,8 @@ import org.slf4j.LoggerFactory;
 public final class RaftNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
   private static final int PROPOSAL_THREADS = 128;
+  private static final ReplicatedCommand READ_BARRIER = ReplicatedCommand.newBuilder()
+      .setReadBarrier(io.etcsql.grpcapi.etcsqlpb.ReadBarrier.getDefaultInstance()).build();
   private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final RaftNodeConfig config;
@@ -69,6 +71,8 @@ public final class RaftNode implements Closeable {
   private final RaftServer server;
   private final KvStateMachine stateMachine;
   private final LeaseKeeper leaseKeeper;
+  /** Barrier rounds shared by followers' linearizable reads in groups of five voters or more. */
+  private final ReadBarriers readBarriers = new ReadBarriers(this::barrierRound);
   /** Per peer, a client that first tries that peer as the leader (see {@link #client()}). */
   private final Map<RaftPeerId, RaftClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final RaftProperties props;
@@ -343,6 +347,17 @@ public final class RaftNode implements Closeable {
     }, proposals);
   }
 
+  /**
+   * One round of {@link #readBarriers}: commits a {@code ReadBarrier} entry and waits until this
+   * member has applied it.
+   */
+  private CompletableFuture<Void> barrierRound() {
+    return send(READ_BARRIER).thenCompose(reply -> {
+      check(reply);
+      return stateMachine.whenApplied(reply.getLogIndex());
+    }).orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
   private void proposeInBackground(ReplicatedCommand command) {
     propose(command).whenComplete((r, e) -> {
       if (e != null) {
@@ -360,11 +375,18 @@ public final class RaftNode implements Closeable {
 
   /**
    * Completes once this member has applied everything the group had committed when the call
-   * was made (Raft ReadIndex), so a read of the local store after it is linearizable.
+   * was made, so a read of the local store after it is linearizable. The leader and the
+   * followers of groups under five voters use Raft's ReadIndex (the leader also checks its
+   * lease); followers of five voters or more commit a shared barrier entry (see {@link ReadBarriers}).
    */
   public CompletableFuture<Void> readBarrier() {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+    }
+    if (!isLeader() && voterCount() >= 5) {
+      // a deposed leader may still have a follower on its side of a partition (two of five), and
+      // Ratis would give that follower the deposed leader's stale read index: commit a barrier
+      return bounded(readBarriers.await());
     }
     return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(Message.EMPTY, selfId)
         .thenAccept(reply -> {
@@ -375,6 +397,10 @@ public final class RaftNode implements Closeable {
             throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
           }
         }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+  }
+
+  private int voterCount() {
+    return division().getRaftConf().getCurrentPeers(RaftPeerRole.FOLLOWER).size();
   }
 
   /**

@@ -306,6 +306,37 @@ class RaftNodeTest {
   }
 
   @Test
+  void followersOfFiveVotersReadThroughOneSharedBarrierEntry() throws IOException {
+    stopCluster();
+    peers.clear();
+    for (String name : List.of("m1", "m2", "m3", "m4", "m5")) {
+      peers.put(name, new InetSocketAddress("127.0.0.1", freePort()));
+    }
+    for (String name : peers.keySet()) {
+      start(name);
+    }
+    String leader = awaitLeader();
+    List<String> followers = members.keySet().stream().filter(n -> !n.equals(leader)).toList();
+    Member reader = members.get(followers.get(0));
+    proposedRevision(members.get(followers.get(1)).node, put("k", "v1", 0));
+    // the write through another follower is visible to a linearizable read here at once
+    assertEquals(List.of("k=v1@2"), describe(readAll(reader)));
+
+    long before = reader.store.appliedIndex();
+    List<java.util.concurrent.CompletableFuture<Void>> reads = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      reads.add(reader.node.readBarrier());
+    }
+    reads.forEach(RaftNodeTest::get);
+    long entries = reader.store.appliedIndex() - before;
+    assertTrue(entries >= 1 && entries <= 20,
+        "200 concurrent reads on a follower of five voters share barrier entries, got " + entries);
+    assertEquals(2, reader.store.mvcc().currentRevision(), "a barrier entry is no revision");
+    proposedRevision(members.get(leader).node, put("k", "v2", 0));
+    assertEquals(List.of("k=v2@3"), describe(readAll(reader)));
+  }
+
+  @Test
   void aReadBarrierRightAfterARestartWaitsForTheLeader() throws IOException {
     String leader = awaitLeader();
     String follower = members.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();

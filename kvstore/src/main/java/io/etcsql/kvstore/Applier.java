@@ -72,6 +72,7 @@ final class Applier {
       case MEMBER_BOOTSTRAP -> r.setMemberBootstrap(members.bootstrap(cmd.getMemberBootstrap()));
       case MEMBER_CHANGE -> r.setMemberChange(members.change(cmd.getMemberChange()));
       case ALARM -> r.setAlarm(alarms.apply(cmd.getAlarm()));
+      case READ_BARRIER -> { } // ordering only: nothing to change
       default -> throw new IllegalArgumentException("unknown replicated command " + cmd.getRequestCase());
     }
     return r.build();
