@@ -31,6 +31,7 @@ import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -76,7 +77,8 @@ public final class RaftNode implements Closeable {
   /** Per peer, a client that first tries that peer as the leader (see {@link #client()}). */
   private final Map<RaftPeerId, RaftClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final RaftProperties props;
-  private final ClientId adminClientId = ClientId.randomId();
+  /** Client id of the requests this member hands to its own Raft server in process. */
+  private final ClientId localClientId = ClientId.randomId();
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
@@ -388,7 +390,7 @@ public final class RaftNode implements Closeable {
       // Ratis would give that follower the deposed leader's stale read index: commit a barrier
       return bounded(readBarriers.await());
     }
-    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(Message.EMPTY, selfId)
+    return bounded(untilDeadline(() -> localReadIndex()
         .thenAccept(reply -> {
           check(reply);
           // a leader also confirms its lease (see leaderLeaseLost): Ratis alone may hand out a
@@ -397,6 +399,28 @@ public final class RaftNode implements Closeable {
             throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
           }
         }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+  }
+
+  /**
+   * A linearizable read-only request handed to this member's own Raft server in process (no
+   * client channel to itself, which a Ratis client may keep resetting): ReadIndex, then a wait
+   * until this member has applied that far.
+   */
+  private CompletableFuture<RaftClientReply> localReadIndex() {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClientId)
+        .setServerId(selfId)
+        .setGroupId(group.getGroupId())
+        .setCallId(CallId.getAndIncrement())
+        .setMessage(Message.EMPTY)
+        .setType(RaftClientRequest.readRequestType())
+        .setTimeoutMs(config.requestTimeoutMs())
+        .build();
+    try {
+      return server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private int voterCount() {
@@ -591,7 +615,7 @@ public final class RaftNode implements Closeable {
     listeners.forEach((id, addr) -> l.add(peer(id, addr, RaftPeerRole.LISTENER)));
     RaftClientReply reply;
     try {
-      reply = server.setConfigurationAsync(new SetConfigurationRequest(adminClientId, selfId, group.getGroupId(),
+      reply = server.setConfigurationAsync(new SetConfigurationRequest(localClientId, selfId, group.getGroupId(),
           CallId.getAndIncrement(), v, l)).get(config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IOException("configuration change failed", e.getCause());
