@@ -174,6 +174,7 @@ final class FaultCluster implements AutoCloseable {
                 "--name", name,
                 "--data-dir", dataDir(idx0).toString(),
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[idx0],
+                "--listen-sql-urls", "",
                 "--advertise-client-urls", "http://127.0.0.1:" + clientPorts[idx0],
                 "--listen-peer-urls", "http://127.0.0.1:" + realPeerPorts[idx0],
                 "--initial-advertise-peer-urls", peerUrl(idx0),

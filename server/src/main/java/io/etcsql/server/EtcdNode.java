@@ -8,6 +8,8 @@ import io.etcsql.kvstore.KvStore;
 import io.etcsql.server.config.NodeConfig;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.etcsql.sqlfrontend.EtcdClient;
+import io.etcsql.sqlfrontend.SqlServer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.Closeable;
 import java.io.IOException;
@@ -37,6 +39,11 @@ public final class EtcdNode implements Closeable {
   private final KvStore store;
   private final RaftNode raft;
   private final List<Server> servers = new ArrayList<>();
+  /** Name of the in-process gRPC server the SQL frontend uses. */
+  private final String inProcessName;
+  private final List<SqlServer> sqlServers = new ArrayList<>();
+  private io.grpc.ManagedChannel sqlChannel;
+  private EtcdClient sqlClient;
   private final Proposer proposer;
   private final AutoCompactor compactor;
   private final ClusterIdentity identity;
@@ -78,22 +85,30 @@ public final class EtcdNode implements Closeable {
           t.setDaemon(true);
           return t;
         });
+    java.util.function.Consumer<io.grpc.ServerBuilder<?>> addServices = b -> b
+        .addService(decoding.apply(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
+            config.maxRequestBytes()), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
+            config.electionTimeoutMs()), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)));
     for (InetSocketAddress addr : config.clientListenAddresses()) {
-      servers.add(NettyServerBuilder.forAddress(addr)
+      NettyServerBuilder b = NettyServerBuilder.forAddress(addr)
           // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .permitKeepAliveTime(5, TimeUnit.SECONDS)
-          .permitKeepAliveWithoutCalls(true)
-          .addService(decoding.apply(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), learnerGuard)))
-          .addService(decoding.apply(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
-              config.maxRequestBytes()), learnerGuard)))
-          .addService(decoding.apply(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), learnerGuard)))
-          .addService(decoding.apply(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
-              config.electionTimeoutMs()), learnerGuard)))
-          .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)))
-          .build());
+          .permitKeepAliveWithoutCalls(true);
+      addServices.accept(b);
+      servers.add(b.build());
     }
+    // the same services in process, for the SQL frontend: it is an etcd API client like any other,
+    // but talks to its own member without going over the network
+    this.inProcessName = "etcsql-" + config.name() + "-" + java.util.UUID.randomUUID();
+    io.grpc.inprocess.InProcessServerBuilder local = io.grpc.inprocess.InProcessServerBuilder.forName(inProcessName);
+    addServices.accept(local);
+    servers.add(local.build());
     this.proposer = proposer;
   }
 
@@ -125,6 +140,7 @@ public final class EtcdNode implements Closeable {
       s.start();
       LOG.info("serving client requests on {}", s.getListenSockets());
     }
+    serveSql();
     String self = ClusterIdentity.peerId(identity.selfId());
     removalWatch = new RemovalWatch(store, identity.selfId(),
         () -> raft.configuration(false).containsKey(self) || raft.configuration(true).containsKey(self), () -> {
@@ -189,6 +205,24 @@ public final class EtcdNode implements Closeable {
     return raft;
   }
 
+  /** Starts the SQL endpoints of --listen-sql-urls, over the in-process etcd API. */
+  private void serveSql() throws IOException {
+    if (config.listenSqlUrls().isEmpty() || closed) {
+      return;
+    }
+    sqlChannel = io.grpc.inprocess.InProcessChannelBuilder.forName(inProcessName)
+        .maxInboundMessageSize(Integer.MAX_VALUE).build();
+    sqlClient = EtcdClient.over(sqlChannel);
+    for (InetSocketAddress addr : config.sqlListenAddresses()) {
+      try {
+        sqlServers.add(SqlServer.start(sqlClient, addr.getHostString(), addr.getPort()));
+      } catch (java.sql.SQLException | RuntimeException e) {
+        throw new IOException("cannot serve SQL on " + addr + ": " + e.getMessage(), e);
+      }
+      LOG.info("serving SQL on {} (jdbc:etcsql://{}:{})", addr, addr.getHostString(), addr.getPort());
+    }
+  }
+
   /** Blocks until the node's gRPC servers have shut down. */
   public void awaitTermination() throws InterruptedException {
     for (Server s : servers) {
@@ -204,6 +238,12 @@ public final class EtcdNode implements Closeable {
     closed = true;
     if (removalWatch != null) {
       removalWatch.close();
+    }
+    for (SqlServer s : sqlServers) {
+      s.close();
+    }
+    if (sqlChannel != null) {
+      sqlChannel.shutdownNow();
     }
     for (Server s : servers) {
       s.shutdown();

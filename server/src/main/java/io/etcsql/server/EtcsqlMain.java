@@ -17,6 +17,14 @@ public final class EtcsqlMain {
       System.exit(SnapshotRestoreCommand.run(java.util.Arrays.copyOfRange(args, 2, args.length), System.out, System.err));
       return;
     }
+    if (args.length >= 1 && args[0].equals("sql")) {
+      SqlCommands.shell(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    if (args.length >= 1 && args[0].equals("sql-frontend")) {
+      System.exit(SqlCommands.frontend(java.util.Arrays.copyOfRange(args, 1, args.length), System.err));
+      return;
+    }
     ParseResult parsed;
     try {
       parsed = EtcdCommandLine.parse(args, System.getenv());

@@ -170,6 +170,7 @@ public final class EtcdCommandLine {
         }
 
         refuseUnsupportedSchemes(Flags.LISTEN_CLIENT_URLS, v.listenClientUrls);
+        refuseUnsupportedSchemes(Flags.LISTEN_SQL_URLS, v.listenSqlUrls);
         refuseUnsupportedSchemes(Flags.ADVERTISE_CLIENT_URLS, v.advertiseClientUrls);
         refuseUnsupportedSchemes(Flags.LISTEN_PEER_URLS, v.listenPeerUrls);
         refuseUnsupportedSchemes(Flags.INITIAL_ADVERTISE_PEER_URLS, v.initialAdvertisePeerUrls);
@@ -193,7 +194,8 @@ public final class EtcdCommandLine {
                 v.heartbeatIntervalMs,
                 v.electionTimeoutMs,
                 v.quotaBackendBytes,
-                AutoCompaction.parse(v.autoCompactionMode, v.autoCompactionRetention));
+                AutoCompaction.parse(v.autoCompactionMode, v.autoCompactionRetention),
+                v.listenSqlUrls);
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
     }
@@ -312,6 +314,7 @@ public final class EtcdCommandLine {
         long quotaBackendBytes = Flags.DEFAULT_QUOTA_BACKEND_BYTES;
         String autoCompactionRetention = Flags.DEFAULT_AUTO_COMPACTION_RETENTION;
         String autoCompactionMode = Flags.DEFAULT_AUTO_COMPACTION_MODE;
+        List<URI> listenSqlUrls = defaultUrls(Flags.DEFAULT_LISTEN_SQL_URLS);
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -319,6 +322,7 @@ public final class EtcdCommandLine {
                 case Flags.NAME -> name = value;
                 case Flags.DATA_DIR -> dataDir = value;
                 case Flags.LISTEN_CLIENT_URLS -> listenClientUrls = urls(value);
+                case Flags.LISTEN_SQL_URLS -> listenSqlUrls = value.isBlank() ? List.of() : urls(value);
                 case Flags.ADVERTISE_CLIENT_URLS -> advertiseClientUrls = urls(value);
                 case Flags.LISTEN_PEER_URLS -> listenPeerUrls = urls(value);
                 case Flags.INITIAL_ADVERTISE_PEER_URLS -> initialAdvertisePeerUrls = urls(value);

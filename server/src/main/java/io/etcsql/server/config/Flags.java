@@ -83,6 +83,8 @@ public final class Flags {
     public static final String LISTEN_PEER_URLS = "listen-peer-urls";
     public static final String LISTEN_CLIENT_URLS = "listen-client-urls";
     public static final String MAX_TXN_OPS = "max-txn-ops";
+    /** etcsql's own: where the SQL endpoint (Avatica over HTTP) listens; empty turns SQL off. */
+    public static final String LISTEN_SQL_URLS = "listen-sql-urls";
     public static final String MAX_REQUEST_BYTES = "max-request-bytes";
     public static final String INITIAL_ADVERTISE_PEER_URLS = "initial-advertise-peer-urls";
     public static final String INITIAL_CLUSTER = "initial-cluster";
@@ -111,6 +113,8 @@ public final class Flags {
     public static final String DEFAULT_LISTEN_PEER_URLS = "http://localhost:2380";
     public static final String DEFAULT_LISTEN_CLIENT_URLS = "http://localhost:2379";
     public static final int DEFAULT_MAX_TXN_OPS = 128;
+    /** Avatica's usual port, on loopback. */
+    public static final String DEFAULT_LISTEN_SQL_URLS = "http://127.0.0.1:8765";
     /** 1.5 MiB. */
     public static final int DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
     public static final String DEFAULT_INITIAL_ADVERTISE_PEER_URLS = "http://localhost:2380";
@@ -177,6 +181,9 @@ public final class Flags {
             new Spec(AUTO_COMPACTION_MODE, Kind.STRING, DEFAULT_AUTO_COMPACTION_MODE,
                     List.of("Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention."),
                     CLUSTERING),
+            new Spec(LISTEN_SQL_URLS, Kind.STRING, DEFAULT_LISTEN_SQL_URLS,
+                    List.of("List of URLs to serve SQL on (Avatica over HTTP; JDBC URL jdbc:etcsql://host:port). Empty turns SQL off."),
+                    "SQL (etcsql)"),
             new Spec(VERSION, Kind.BOOL, "false",
                     List.of("Print the version and exit."), "Version"));
 

@@ -34,6 +34,7 @@ import java.util.Objects;
  * @param electionTimeoutMs {@code --election-timeout}
  * @param quotaBackendBytes {@code --quota-backend-bytes} (0: etcd's default, 2 GiB; negative: no quota)
  * @param autoCompaction {@code --auto-compaction-mode} and {@code --auto-compaction-retention}
+ * @param listenSqlUrls {@code --listen-sql-urls} (etcsql's own; empty: no SQL endpoint)
  */
 public record NodeConfig(
         String name,
@@ -51,7 +52,8 @@ public record NodeConfig(
         long heartbeatIntervalMs,
         long electionTimeoutMs,
         long quotaBackendBytes,
-        AutoCompaction autoCompaction) {
+        AutoCompaction autoCompaction,
+        List<URI> listenSqlUrls) {
 
     /** {@code --initial-cluster-state}. */
     public enum ClusterState {
@@ -98,6 +100,19 @@ public record NodeConfig(
         initialCluster = Collections.unmodifiableMap(cluster);
         Objects.requireNonNull(initialClusterState, "initialClusterState");
         Objects.requireNonNull(initialClusterToken, "initialClusterToken");
+        listenSqlUrls = List.copyOf(listenSqlUrls);
+    }
+
+    /** A configuration serving SQL on the default URL. */
+    public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
+            List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
+            ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
+            int maxTxnOps, long heartbeatIntervalMs, long electionTimeoutMs, long quotaBackendBytes,
+            AutoCompaction autoCompaction) {
+        this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+                initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
+                heartbeatIntervalMs, electionTimeoutMs, quotaBackendBytes, autoCompaction,
+                List.of(URI.create(Flags.DEFAULT_LISTEN_SQL_URLS)));
     }
 
     /** A configuration with etcd's defaults for the quota (2 GiB) and auto compaction (off). */
@@ -162,6 +177,11 @@ public record NodeConfig(
     /** Socket addresses to bind for clients (host names such as localhost are resolved now). */
     public List<InetSocketAddress> clientListenAddresses() {
         return socketAddresses(listenClientUrls);
+    }
+
+    /** Socket addresses to serve SQL on (none when SQL is off). */
+    public List<InetSocketAddress> sqlListenAddresses() {
+        return socketAddresses(listenSqlUrls);
     }
 
     /** Socket addresses to bind for peers (host names such as localhost are resolved now). */

@@ -274,8 +274,18 @@ class EtcdCommandLineTest {
         for (Flags.Spec s : Flags.SUPPORTED) {
             assertFalse(Flags.UNSUPPORTED_ETCD_FLAGS.contains(s.name()), s.name());
         }
-        // etcd 3.4.23 registers 86 flags plus 15 ignored legacy ones (checked against /usr/bin/etcd).
-        assertEquals(86 + 15, Flags.SUPPORTED.size() + Flags.UNSUPPORTED_ETCD_FLAGS.size());
+        // etcd 3.4.23 registers 86 flags plus 15 ignored legacy ones (checked against /usr/bin/etcd);
+        // etcsql adds one of its own, --listen-sql-urls.
+        assertEquals(86 + 15 + 1, Flags.SUPPORTED.size() + Flags.UNSUPPORTED_ETCD_FLAGS.size());
+    }
+
+    @Test
+    void listenSqlUrlsDefaultsToAvaticasPortOnLoopbackAndEmptyTurnsSqlOff() throws Exception {
+        assertEquals(uris("http://127.0.0.1:8765"), run(Map.of(), "--name", "n1").listenSqlUrls());
+        assertEquals(List.of(), run(Map.of(), "--listen-sql-urls=").listenSqlUrls());
+        assertEquals(uris("http://127.0.0.1:9000", "http://127.0.0.2:9000"),
+                run(Map.of(), "--listen-sql-urls", "http://127.0.0.2:9000,http://127.0.0.1:9000").listenSqlUrls());
+        assertTrue(fails("--listen-sql-urls", "https://127.0.0.1:9000").getMessage().contains("https URLs are not supported yet"));
     }
 
     @Test
@@ -306,12 +316,13 @@ class EtcdCommandLineTest {
         env.put("ETCD_QUOTA_BACKEND_BYTES", "-1");
         env.put("ETCD_AUTO_COMPACTION_RETENTION", "30m");
         env.put("ETCD_AUTO_COMPACTION_MODE", "periodic");
+        env.put("ETCD_LISTEN_SQL_URLS", "http://127.0.0.1:18765");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
                 uris("http://127.0.0.1:2379"), uris("http://127.0.0.1:2380"), uris("http://127.0.0.1:2380"),
                 c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500, -1,
-                new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)));
+                new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)), uris("http://127.0.0.1:18765"));
         assertEquals(expected, c);
         assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
         assertEquals(List.of(), r.warnings());

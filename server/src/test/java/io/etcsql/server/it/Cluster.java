@@ -58,6 +58,8 @@ public final class Cluster implements AutoCloseable {
     private final List<ServerProcess> members = new ArrayList<>();
     private volatile boolean failed;
 
+    private int[] sqlPorts = new int[0];
+
     private Cluster(Path baseDir, String token) {
         this.baseDir = baseDir;
         this.token = token;
@@ -76,24 +78,63 @@ public final class Cluster implements AutoCloseable {
     /** Same, and every member's process also gets {@code env} (e.g. ETCSQL_JAVA_OPTS). */
     public static Cluster start(int n, List<String> extraFlags, java.util.Map<String, String> env) {
         Cluster c = create(n, extraFlags);
+        for (ServerProcess m : c.members) {
+            m.setEnv(env);
+        }
+        return c.startAll();
+    }
+
+    /** Starts every member and waits until each answers; on failure closes the cluster (keeping its logs). */
+    private Cluster startAll() {
         try {
-            for (ServerProcess m : c.members) {
-                m.setEnv(env);
+            for (ServerProcess m : members) {
                 m.start();
             }
-            for (ServerProcess m : c.members) {
+            for (ServerProcess m : members) {
                 m.waitReady();
             }
-            return c;
+            return this;
         } catch (RuntimeException | Error e) {
-            c.markFailed();
-            c.close();
+            markFailed();
+            close();
             throw e;
         }
     }
 
+    /**
+     * Starts {@code n} etcsql members, each also serving SQL on a port of its own ({@link
+     * #sqlPort}).
+     */
+    public static Cluster startWithSql(int n) {
+        int[] ports = new int[n];
+        for (int i = 0; i < n; i++) {
+            ports[i] = ServerProcess.freePort();
+        }
+        Cluster c = create(n, List.of(), i -> List.of("--listen-sql-urls", "http://127.0.0.1:" + ports[i]));
+        c.sqlPorts = ports;
+        return c.startAll();
+    }
+
+    /** The SQL port of member {@code i} (see {@link #startWithSql}). */
+    public int sqlPort(int i) {
+        return sqlPorts[i];
+    }
+
+    /** {@code jdbc:etcsql://} URL listing every member's SQL endpoint. */
+    public String jdbcUrl() {
+        StringBuilder b = new StringBuilder("jdbc:etcsql://");
+        for (int i = 0; i < sqlPorts.length; i++) {
+            b.append(i == 0 ? "" : ",").append("127.0.0.1:").append(sqlPorts[i]);
+        }
+        return b.toString();
+    }
+
     /** Creates the members without starting them. */
     public static Cluster create(int n, List<String> extraFlags) {
+        return create(n, extraFlags, i -> List.of());
+    }
+
+    private static Cluster create(int n, List<String> extraFlags, java.util.function.IntFunction<List<String>> perMember) {
         Path root = Paths.get(System.getProperty("etcsql.it.workdir", System.getProperty("java.io.tmpdir")));
         try {
             Files.createDirectories(root);
@@ -113,8 +154,10 @@ public final class Cluster implements AutoCloseable {
             }
             for (int i = 0; i < n; i++) {
                 String name = "n" + (i + 1);
+                List<String> extra = new java.util.ArrayList<>(extraFlags);
+                extra.addAll(perMember.apply(i));
                 List<String> flags = ServerProcess.memberFlags(name, base.resolve(name + ".etcd"), client[i],
-                        peer[i], initial.toString(), token, extraFlags);
+                        peer[i], initial.toString(), token, extra);
                 c.members.add(new ServerProcess(name, base, client[i], peer[i], flags));
             }
             OPEN.add(c);

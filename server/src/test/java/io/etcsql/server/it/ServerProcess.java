@@ -194,6 +194,10 @@ public final class ServerProcess {
             cmd.add(home().resolve("bin/etcsql").toString());
         }
         cmd.addAll(flags);
+        if (!targetIsEtcd() && flags.stream().noneMatch(f -> f.startsWith("--listen-sql-urls"))) {
+            // members on one machine would all take the default SQL port; SQL tests give their own
+            cmd.add("--listen-sql-urls=");
+        }
         return cmd;
     }
 

@@ -1,0 +1,107 @@
+package io.etcsql.jdbc;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.apache.calcite.avatica.DriverVersion;
+import org.apache.calcite.avatica.remote.Driver;
+
+/**
+ * JDBC driver for etcsql's SQL endpoint. URL: {@code jdbc:etcsql://host:port[,host2:port2...]}
+ * (default port 8765). It connects to the first endpoint that answers, in the order given, so a
+ * member that is down is skipped. Underneath it is Avatica's remote client (HTTP, protobuf).
+ *
+ * <p>Registered with {@link java.sql.DriverManager} when loaded, and through
+ * {@code META-INF/services/java.sql.Driver}.
+ */
+public final class EtcsqlDriver extends Driver {
+  /** The URL prefix this driver accepts. */
+  public static final String PREFIX = "jdbc:etcsql:";
+  /** The SQL port an endpoint without one is given (etcsql's --listen-sql-urls default). */
+  public static final int DEFAULT_PORT = 8765;
+
+  static {
+    new EtcsqlDriver().register();
+  }
+
+  @Override
+  protected String getConnectStringPrefix() {
+    return PREFIX;
+  }
+
+  @Override
+  protected DriverVersion createDriverVersion() {
+    return new DriverVersion("etcsql JDBC driver", "0.1.0", "etcsql", "0.1.0", true, 0, 1, 0, 1);
+  }
+
+  /** {@code jdbc:etcsql://...}, and Avatica's form {@code jdbc:etcsql:url=http://host:port;...} for one endpoint. */
+  @Override
+  public boolean acceptsURL(String url) {
+    return url != null && url.startsWith(PREFIX);
+  }
+
+  /**
+   * Connects to the first endpoint of {@code url} that accepts a connection.
+   *
+   * @return null if the URL is not an etcsql URL (as {@link java.sql.Driver} requires)
+   * @throws SQLException with SQLState 08001 when no endpoint could be reached, the last
+   *     endpoint's failure as its cause
+   */
+  @Override
+  public Connection connect(String url, Properties info) throws SQLException {
+    if (!acceptsURL(url)) {
+      return null;
+    }
+    if (!url.startsWith(PREFIX + "//")) {
+      return super.connect(url, info);
+    }
+    List<String> endpoints = endpoints(url);
+    Throwable last = null;
+    for (String endpoint : endpoints) {
+      try {
+        return super.connect(PREFIX + "url=http://" + endpoint + ";serialization=PROTOBUF", info);
+      } catch (SQLException | RuntimeException e) {
+        last = e;
+      }
+    }
+    throw new SQLException("could not connect to any etcsql SQL endpoint of " + endpoints
+        + (last == null ? "" : ": " + last.getMessage()), "08001", last);
+  }
+
+  /** The host:port list of a {@code jdbc:etcsql://} URL. */
+  static List<String> endpoints(String url) throws SQLException {
+    String rest = url.substring((PREFIX + "//").length());
+    int end = rest.length();
+    for (char c : new char[] {'/', '?', ';'}) {
+      int i = rest.indexOf(c);
+      if (i >= 0) {
+        end = Math.min(end, i);
+      }
+    }
+    List<String> out = new ArrayList<>();
+    for (String hp : rest.substring(0, end).split(",")) {
+      String h = hp.trim();
+      if (h.isEmpty()) {
+        continue;
+      }
+      int colon = h.lastIndexOf(':');
+      if (colon < 0 || h.endsWith("]")) {
+        h = h + ":" + DEFAULT_PORT;
+      } else {
+        try {
+          Integer.parseInt(h.substring(colon + 1));
+        } catch (NumberFormatException e) {
+          throw new SQLException("bad port in etcsql JDBC URL " + url, "08001");
+        }
+      }
+      out.add(h);
+    }
+    if (out.isEmpty()) {
+      throw new SQLException("no host in etcsql JDBC URL " + url + " (expected jdbc:etcsql://host:port[,host:port...])",
+          "08001");
+    }
+    return out;
+  }
+}

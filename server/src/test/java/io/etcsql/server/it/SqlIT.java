@@ -1,0 +1,259 @@
+package io.etcsql.server.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * SQL through the JDBC driver against a real member: the tables, what is pushed down into etcd's
+ * Range (plan assertions), point-in-time reads, errors, paging, a HikariCP pool and the shell.
+ * The keys are written with the real etcdctl.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SqlIT {
+  private Cluster cluster;
+  private Etcdctl ctl;
+  private String url;
+  /** The revision after the first value of /app/a1 and before its update. */
+  private long before;
+
+  @BeforeAll
+  void start() {
+    assumeFalse(ServerProcess.targetIsEtcd(), "etcsql serves SQL itself; over etcd see SqlFrontendIT");
+    cluster = Cluster.startWithSql(1);
+    ctl = cluster.ctl();
+    url = cluster.jdbcUrl();
+    for (int i = 1; i <= 5; i++) {
+      ctl.ok("put", "/app/a" + i, "{\"n\":" + i + "}");
+    }
+    ctl.ok("put", "/app/b", "x");
+    ctl.ok("put", "/other/z", "y");
+    before = Cluster.json(ctl.ok("get", "/other/z", "-w", "json")).get("header").get("revision").asLong();
+    ctl.ok("put", "/app/a1", "{\"n\":10}");
+  }
+
+  @AfterAll
+  void stop() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private List<String> rows(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      return rows(rs);
+    }
+  }
+
+  private static List<String> rows(ResultSet rs) throws SQLException {
+    List<String> out = new ArrayList<>();
+    int n = rs.getMetaData().getColumnCount();
+    while (rs.next()) {
+      StringBuilder b = new StringBuilder();
+      for (int i = 1; i <= n; i++) {
+        b.append(i == 1 ? "" : "|").append(rs.getString(i));
+      }
+      out.add(b.toString());
+    }
+    return out;
+  }
+
+  private String plan(String sql) throws SQLException {
+    return String.join("\n", rows("EXPLAIN PLAN FOR " + sql));
+  }
+
+  @Test
+  void kvShowsTheLiveKeysWithTheirRevisions() throws SQLException {
+    assertEquals(List.of("/app/a1|{\"n\":10}|2|9|2|0", "/app/a2|{\"n\":2}|3|3|1|0", "/app/b|x|7|7|1|0"),
+        rows("SELECT key, value, create_revision, mod_revision, version, lease FROM kv "
+            + "WHERE key IN ('/app/a1', '/app/a2', '/app/b') ORDER BY key"));
+    assertEquals(List.of("/app/a1|10", "/app/a5|5"),
+        rows("SELECT key, JSON_VALUE(value, '$.n') FROM kv WHERE key LIKE '/app/a%' AND JSON_VALUE(value, '$.n') IN ('5', '10')"));
+  }
+
+  @Test
+  void keyConditionsBecomeRangeRequests() throws SQLException {
+    assertEquals(List.of("/app/a1", "/app/a2", "/app/a3", "/app/a4", "/app/a5", "/app/b"),
+        rows("SELECT key FROM kv WHERE key LIKE '/app/%'"));
+    String p = plan("SELECT key FROM kv WHERE key LIKE '/app/%'");
+    assertTrue(p.contains("KvTableScan(table=[[etcd, kv]], query=[keys=[['/app/', '/app0')], keysOnly=true]"), p);
+
+    p = plan("SELECT * FROM kv WHERE key = '/app/b'");
+    assertTrue(p.contains("query=[keys=['/app/b']]") && !p.contains("Calc") && !p.contains("Filter"), p);
+
+    p = plan("SELECT key, value FROM kv WHERE key IN ('/app/a1', '/other/z')");
+    assertTrue(p.contains("query=[keys=['/app/a1', '/other/z']]"), p);
+
+    assertEquals(List.of("/app/a3", "/app/a4", "/app/a5"), rows("SELECT key FROM kv WHERE key >= '/app/a3' AND key < '/app/b'"));
+    p = plan("SELECT key FROM kv WHERE key >= '/app/a3' AND key < '/app/b'");
+    assertTrue(p.contains("keys=[['/app/a3', '/app/b')]"), p);
+
+    // a pattern with a wildcard inside: the prefix is pushed, the rest filtered above the scan
+    assertEquals(List.of("/app/a1", "/app/a2"), rows("SELECT key FROM kv WHERE key LIKE '/app/a_' AND key < '/app/a3'"));
+    p = plan("SELECT key FROM kv WHERE key LIKE '/app/a_'");
+    assertTrue(p.contains("keys=[['/app/a', '/app/b')]") && p.contains("LIKE"), p);
+  }
+
+  @Test
+  void revisionBoundsOrderLimitCountAndKeysOnlyArePushedDown() throws SQLException {
+    assertEquals(List.of("/app/a1", "/app/b"), rows("SELECT key FROM kv WHERE mod_revision >= 7 AND key LIKE '/app/%'"));
+    String p = plan("SELECT key FROM kv WHERE mod_revision >= 7");
+    assertTrue(p.contains("modRevision=[7..]"), p);
+
+    assertEquals(List.of("/app/b", "/app/a5"), rows("SELECT key FROM kv WHERE key LIKE '/app/%' ORDER BY key DESC LIMIT 2"));
+    p = plan("SELECT key FROM kv WHERE key LIKE '/app/%' ORDER BY key DESC LIMIT 2");
+    assertTrue(p.contains("order=descending, limit=2"), p);
+    assertTrue(!p.contains("Sort"), "the order comes from etcd, no sort above the scan: " + p);
+
+    assertEquals(List.of("5"), rows("SELECT COUNT(*) FROM kv WHERE key LIKE '/app/a%'"));
+    p = plan("SELECT COUNT(*) FROM kv WHERE key LIKE '/app/a%'");
+    assertTrue(p.contains("countOnly=true") && !p.contains("Aggregate"), p);
+
+    p = plan("SELECT key, mod_revision FROM kv");
+    assertTrue(p.contains("keysOnly=true"), p);
+    p = plan("SELECT key, value FROM kv");
+    assertTrue(!p.contains("keysOnly"), p);
+  }
+
+  @Test
+  void kvAtReadsTheKeyspaceAsOfARevision() throws SQLException {
+    assertEquals(List.of("/app/a1|{\"n\":1}"), rows("SELECT key, value FROM kv_at(" + before + ") WHERE key = '/app/a1'"));
+    assertEquals(List.of("7"), rows("SELECT COUNT(*) FROM TABLE(kv_at(" + before + "))"));
+    assertEquals(List.of("/app/a1"), rows("SELECT key FROM kv_at(2)"));
+    String p = plan("SELECT key FROM kv_at(3) WHERE key LIKE '/app/%'");
+    assertTrue(p.contains("revision=[3]") && p.contains("keys=[['/app/', '/app0')]"), p);
+
+    SQLException e = assertThrows(SQLException.class, () -> rows("SELECT key FROM kv_at(100000)"));
+    assertTrue(e.getMessage().contains("revision 100000 is in the future"), e.getMessage());
+  }
+
+  @Test
+  void aCompactedRevisionIsAnErrorNamingTheOldestReadableOne() throws SQLException {
+    // on its own key range, so the other tests' revisions stay readable: compact at the revision
+    // of the first test write, then ask for one below it
+    long rev = Cluster.json(ctl.ok("put", "/compact/k", "v", "-w", "json")).get("header").get("revision").asLong();
+    assertEquals(List.of("/compact/k"), rows("SELECT key FROM kv_at(" + rev + ") WHERE key LIKE '/compact/%'"));
+    ctl.ok("compaction", "2");
+    SQLException e = assertThrows(SQLException.class, () -> rows("SELECT key FROM kv_at(1)"));
+    assertTrue(e.getMessage().contains("revision 1 has been compacted: the oldest revision still readable is 2"),
+        e.getMessage());
+    assertEquals("22023", e.getSQLState());
+  }
+
+  @Test
+  void aScanLargerThanAPageIsOneConsistentSnapshot() throws SQLException {
+    StringBuilder txn = new StringBuilder();
+    for (int batch = 0; batch < 25; batch++) {
+      txn.setLength(0);
+      txn.append("\n"); // no compares
+      for (int i = 0; i < 100; i++) {
+        txn.append(String.format("put /many/%05d v%d%n", batch * 100 + i, batch * 100 + i));
+      }
+      txn.append("\n\n"); // end of the success ops; no failure ops
+      Etcdctl.Result r = ctl.runWithInput(txn.toString(), "txn");
+      assertTrue(r.ok(), r.toString());
+    }
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT key, mod_revision FROM kv WHERE key LIKE '/many/%'")) {
+      int n = 0;
+      String last = "";
+      long maxRev = 0;
+      while (rs.next()) {
+        String k = rs.getString(1);
+        assertTrue(k.compareTo(last) > 0, "keys come in order: " + last + " then " + k);
+        last = k;
+        maxRev = Math.max(maxRev, rs.getLong(2));
+        if (n == 1500) {
+          ctl.ok("put", "/many/99999", "written during the scan"); // after the first page was read
+        }
+        n++;
+      }
+      assertEquals(2500, n, "every key, across three Range pages, and not the one written meanwhile");
+    }
+    assertEquals(List.of("2501"), rows("SELECT COUNT(*) FROM kv WHERE key LIKE '/many/%'"));
+  }
+
+  @Test
+  void leasesAndMembersAreTables() throws SQLException {
+    String out = ctl.ok("lease", "grant", "600");
+    String id = out.split("\\s+")[1];
+    ctl.ok("put", "/leased/1", "v", "--lease=" + id);
+    ctl.ok("put", "/leased/2", "v", "--lease=" + id);
+    List<String> leases = rows("SELECT granted_ttl, keys, remaining_ttl > 500 FROM leases WHERE id = " + Long.parseUnsignedLong(id, 16));
+    assertEquals(List.of("600|2|true"), leases);
+    assertEquals(List.of("/leased/1|" + Long.parseUnsignedLong(id, 16)), rows("SELECT key, lease FROM kv WHERE key = '/leased/1'"));
+
+    List<String> members = rows("SELECT name, client_urls, is_leader, is_learner FROM members");
+    assertEquals(List.of("n1|http://127.0.0.1:" + cluster.member(0).clientPort() + "|true|false"), members);
+  }
+
+  @Test
+  void badSqlGetsClearErrorsAndChangesNothing() throws SQLException {
+    long rev = Cluster.json(ctl.ok("get", "/app/b", "-w", "json")).get("header").get("revision").asLong();
+    SQLException e = assertThrows(SQLException.class, () -> rows("SELECT * FROM nosuch"));
+    assertTrue(e.getMessage().contains("Object 'nosuch' not found"), e.getMessage());
+    assertEquals("42S02", e.getSQLState());
+    e = assertThrows(SQLException.class, () -> rows("SELECT nosuch FROM kv"));
+    assertTrue(e.getMessage().contains("Column 'nosuch' not found"), e.getMessage());
+    assertEquals("42S22", e.getSQLState());
+    e = assertThrows(SQLException.class, () -> rows("SELEC key FROM kv"));
+    assertTrue(e.getMessage().contains("Non-query expression"), e.getMessage());
+    assertEquals("42000", e.getSQLState());
+    e = assertThrows(SQLException.class, () -> rows("SELECT 1 / 0 FROM kv"));
+    assertEquals("22012", e.getSQLState(), e.getMessage());
+    long after = Cluster.json(ctl.ok("get", "/app/b", "-w", "json")).get("header").get("revision").asLong();
+    assertEquals(rev, after, "no revision was written");
+  }
+
+  @Test
+  void theDriverSkipsAnEndpointThatIsDownAndWorksThroughAHikariPool() throws Exception {
+    int dead = ServerProcess.freePort();
+    String failover = "jdbc:etcsql://127.0.0.1:" + dead + ",127.0.0.1:" + cluster.sqlPort(0);
+    HikariConfig cfg = new HikariConfig();
+    cfg.setJdbcUrl(failover);
+    cfg.setMaximumPoolSize(4);
+    cfg.setConnectionTimeout(20_000);
+    try (HikariDataSource ds = new HikariDataSource(cfg)) {
+      for (int i = 0; i < 8; i++) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT value FROM kv WHERE key = ?")) {
+          ps.setString(1, "/app/a" + (i % 5 + 1));
+          try (ResultSet rs = ps.executeQuery()) {
+            assertTrue(rs.next());
+            assertTrue(rs.getString(1).startsWith("{\"n\":"), rs.getString(1));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void theShellRunsQueries() throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(ServerProcess.home().resolve("bin/etcsql").toString(), "sql",
+        "jdbc:etcsql://127.0.0.1:" + cluster.sqlPort(0), "--silent=true", "--outputformat=csv");
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    try (var in = p.getOutputStream()) {
+      in.write("SELECT key, value FROM kv WHERE key = '/app/b';\n!quit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+    assertTrue(out.contains("'key','value'") && out.contains("'/app/b','x'"), out);
+  }
+}

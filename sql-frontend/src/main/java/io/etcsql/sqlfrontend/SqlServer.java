@@ -1,0 +1,82 @@
+package io.etcsql.sqlfrontend;
+
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.calcite.avatica.jdbc.JdbcMeta;
+import org.apache.calcite.avatica.remote.Driver;
+import org.apache.calcite.avatica.remote.LocalService;
+import org.apache.calcite.avatica.server.HttpServer;
+import org.apache.calcite.avatica.server.ServerCustomizer;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * SQL over HTTP (Avatica, protobuf serialization) for one etcd client: each JDBC connection of a
+ * remote client gets a Calcite connection whose default schema is {@code etcd}.
+ */
+public final class SqlServer implements AutoCloseable {
+  private final HttpServer http;
+  private final String clientName;
+
+  private SqlServer(HttpServer http, String clientName) {
+    this.http = http;
+    this.clientName = clientName;
+  }
+
+  /**
+   * The Calcite connection settings of every SQL connection: schema {@code etcd} over the client
+   * registered as {@code clientName}; identifiers case-insensitive unless double-quoted; Babel's
+   * parser, in which {@code key} and {@code value} are ordinary column names.
+   */
+  static Properties calciteProperties(String clientName) {
+    Properties p = new Properties();
+    p.setProperty("schemaFactory", EtcdSchemaFactory.class.getName());
+    p.setProperty("schema", "etcd");
+    p.setProperty("schema.client", clientName);
+    p.setProperty("parserFactory", "org.apache.calcite.sql.parser.babel.SqlBabelParserImpl#FACTORY");
+    p.setProperty("quoting", "DOUBLE_QUOTE");
+    p.setProperty("unquotedCasing", "UNCHANGED");
+    p.setProperty("quotedCasing", "UNCHANGED");
+    p.setProperty("caseSensitive", "false");
+    return p;
+  }
+
+  /**
+   * Serves SQL for {@code etcd} on {@code host:port} (port 0: any free port; see {@link #port}).
+   * The client stays owned by the caller.
+   */
+  public static SqlServer start(EtcdClient etcd, String host, int port) throws SQLException {
+    String name = "sql-" + UUID.randomUUID();
+    EtcdSchemaFactory.register(name, etcd);
+    JdbcMeta meta = new EtcdMeta("jdbc:calcite:", calciteProperties(name));
+    LocalService service = new LocalService(meta);
+    ServerCustomizer<Server> bindHost = server -> {
+      for (Connector c : server.getConnectors()) {
+        if (c instanceof ServerConnector sc) {
+          sc.setHost(host);
+        }
+      }
+    };
+    HttpServer http = new HttpServer.Builder<Server>()
+        .withHandler(service, Driver.Serialization.PROTOBUF)
+        .withPort(port)
+        .withServerCustomizers(List.of(bindHost), Server.class)
+        .build();
+    http.start();
+    return new SqlServer(http, name);
+  }
+
+  /** The port it listens on. */
+  public int port() {
+    return http.getPort();
+  }
+
+  @Override
+  public void close() {
+    http.stop();
+    EtcdSchemaFactory.unregister(clientName);
+  }
+}
