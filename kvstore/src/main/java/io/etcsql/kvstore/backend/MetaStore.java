@@ -43,12 +43,12 @@ public final class MetaStore implements Closeable {
         .averageKeySize(8)
         .averageValueSize(256)
         .entries(1024)
-        .maxBloatFactor(16), metaFile, recover);
+        .maxBloatFactor(16), 1024, metaFile, recover);
     leases = PersistedMaps.open(ChronicleMap.of(Long.class, byte[].class)
         .name("leases")
         .averageValueSize(32)
         .entries(200_000)
-        .maxBloatFactor(16), leaseFile, recover);
+        .maxBloatFactor(16), 200_000, leaseFile, recover);
   }
 
   /** The Raft (term, index) of the last command fully applied, or (0, 0). */

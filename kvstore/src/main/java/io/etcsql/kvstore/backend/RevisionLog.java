@@ -121,7 +121,7 @@ public final class RevisionLog implements Closeable {
         .constantKeySizeBySample(new byte[16])
         .averageValueSize(averageEntryBytes)
         .entries(entries)
-        .maxBloatFactor(4), f, recover);
+        .maxBloatFactor(4), entries, f, recover);
   }
 
   private ChronicleMap<byte[], byte[]> openMap(File f, boolean recover) throws IOException {

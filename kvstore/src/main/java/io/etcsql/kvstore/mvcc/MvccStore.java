@@ -208,8 +208,17 @@ public final class MvccStore implements HistoryReader {
       rec = log.read(at.main(), at.sub(), withValue);
     }
     if (rec == null) {
-      // removed by a compaction that overtook this read
-      throw EtcdError.COMPACTED.exception();
+      if (at.main() <= compactRevision) {
+        // removed by a compaction that overtook this read
+        throw EtcdError.COMPACTED.exception();
+      }
+      // Not compacted, yet not stored: the store contradicts itself. Fail loudly rather than
+      // answer "compacted", which inside an apply would make this member's state diverge.
+      String msg = "store inconsistency: the key index holds revision " + at.main() + "_" + at.sub()
+          + " but the revision log does not (compact revision " + compactRevision + ", current revision "
+          + currentRevision + ", log segments " + java.util.Arrays.toString(log.segmentStarts()) + ")";
+      LOG.error(msg);
+      throw new IllegalStateException(msg);
     }
     return toKeyValue(rec, at.main());
   }
