@@ -98,6 +98,12 @@ public final class EtcdClient implements AutoCloseable {
         .range(request));
   }
 
+  /** A write: not retried on another endpoint (it may have been applied). */
+  io.etcsql.grpcapi.etcdserverpb.TxnResponse txn(io.etcsql.grpcapi.etcdserverpb.TxnRequest request) {
+    return KVGrpc.newBlockingStub(channels.get(current)).withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .txn(request);
+  }
+
   LeaseLeasesResponse leases() {
     return call(ch -> LeaseGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)
         .leaseLeases(LeaseLeasesRequest.getDefaultInstance()));

@@ -1,7 +1,16 @@
 package io.etcsql.sqlfrontend;
 
+import java.sql.ParameterMetaData;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Calendar;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TimeZone;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.calcite.avatica.AvaticaParameter;
 import java.util.Properties;
 import org.apache.calcite.avatica.AvaticaSeverity;
 import org.apache.calcite.avatica.MissingResultsException;
@@ -10,6 +19,7 @@ import org.apache.calcite.avatica.jdbc.JdbcMeta;
 import org.apache.calcite.avatica.remote.AvaticaRuntimeException;
 import org.apache.calcite.avatica.remote.TypedValue;
 import org.apache.calcite.runtime.CalciteContextException;
+import org.apache.calcite.sql.SqlKind;
 import org.apache.calcite.sql.parser.SqlParseException;
 
 /**
@@ -18,15 +28,48 @@ import org.apache.calcite.sql.parser.SqlParseException;
  * wrong, not a chain of wrappers.
  */
 final class EtcdMeta extends JdbcMeta {
-  EtcdMeta(String url, Properties info) throws SQLException {
+  private final SqlWrites writes;
+  /** Prepared writes, by connection id and statement id. */
+  private final Map<String, SqlWrites.Plan> preparedWrites = new ConcurrentHashMap<>();
+
+  EtcdMeta(String url, Properties info, SqlWrites writes) throws SQLException {
     super(url, info);
+    this.writes = writes;
+  }
+
+  private static String id(StatementHandle h) {
+    return h.connectionId + "/" + h.id;
+  }
+
+  private static StatementType typeOf(SqlKind kind) {
+    return switch (kind) {
+      case INSERT -> StatementType.INSERT;
+      case UPDATE -> StatementType.UPDATE;
+      default -> StatementType.DELETE;
+    };
   }
 
   @Override
   public StatementHandle prepare(ConnectionHandle ch, String sql, long maxRowCount) {
     try {
+      SqlWrites.Parsed node = SqlWrites.parse(sql);
+      if (SqlWrites.isWrite(node)) {
+        SqlWrites.Plan plan = SqlWrites.plan(node);
+        List<AvaticaParameter> params = new ArrayList<>();
+        try (PreparedStatement ps = getConnection(ch.id).prepareStatement(plan.query())) {
+          ParameterMetaData pmd = ps.getParameterMetaData();
+          for (int i = 1; i <= pmd.getParameterCount(); i++) {
+            params.add(new AvaticaParameter(pmd.isSigned(i), pmd.getPrecision(i), pmd.getScale(i),
+                pmd.getParameterType(i), pmd.getParameterTypeName(i), pmd.getParameterClassName(i), "?" + i));
+          }
+        }
+        StatementHandle h = createStatement(ch);
+        h.signature = Signature.create(List.of(), sql, params, CursorFactory.ARRAY, typeOf(plan.kind()));
+        preparedWrites.put(id(h), plan);
+        return h;
+      }
       return super.prepare(ch, sql, maxRowCount);
-    } catch (RuntimeException | Error e) {
+    } catch (SQLException | RuntimeException | Error e) {
       throw sqlError(e);
     }
   }
@@ -35,8 +78,13 @@ final class EtcdMeta extends JdbcMeta {
   public ExecuteResult prepareAndExecute(StatementHandle h, String sql, long maxRowCount, int maxRowsInFirstFrame,
       PrepareCallback callback) throws NoSuchStatementException {
     try {
+      SqlWrites.Parsed node = SqlWrites.parse(sql);
+      if (SqlWrites.isWrite(node)) {
+        long n = writes.execute(getConnection(h.connectionId), SqlWrites.plan(node), List.of());
+        return new ExecuteResult(List.of(MetaResultSet.count(h.connectionId, h.id, n)));
+      }
       return super.prepareAndExecute(h, sql, maxRowCount, maxRowsInFirstFrame, callback);
-    } catch (RuntimeException | Error e) {
+    } catch (SQLException | RuntimeException | Error e) {
       throw sqlError(e);
     }
   }
@@ -45,10 +93,26 @@ final class EtcdMeta extends JdbcMeta {
   public ExecuteResult execute(StatementHandle h, List<TypedValue> parameterValues, int maxRowsInFirstFrame)
       throws NoSuchStatementException {
     try {
+      SqlWrites.Plan plan = preparedWrites.get(id(h));
+      if (plan != null) {
+        Calendar utc = Calendar.getInstance(TimeZone.getTimeZone("UTC"), Locale.ROOT);
+        List<Object> params = new ArrayList<>();
+        for (TypedValue v : parameterValues) {
+          params.add(v == null ? null : v.toJdbc(utc));
+        }
+        long n = writes.execute(getConnection(h.connectionId), plan, params);
+        return new ExecuteResult(List.of(MetaResultSet.count(h.connectionId, h.id, n)));
+      }
       return super.execute(h, parameterValues, maxRowsInFirstFrame);
-    } catch (RuntimeException | Error e) {
+    } catch (SQLException | RuntimeException | Error e) {
       throw sqlError(e);
     }
+  }
+
+  @Override
+  public void closeStatement(StatementHandle h) {
+    preparedWrites.remove(id(h));
+    super.closeStatement(h);
   }
 
   @Override
@@ -72,6 +136,11 @@ final class EtcdMeta extends JdbcMeta {
     String state = "HY000";
     String message = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException q && q.getSQLState() != null && !q.getSQLState().startsWith("HY")) {
+        state = q.getSQLState(); // one of etcsql's own (writes, limits)
+        message = q.getMessage();
+        break;
+      }
       if (t instanceof SqlParseException) {
         state = "42000";
         message = t.getMessage();

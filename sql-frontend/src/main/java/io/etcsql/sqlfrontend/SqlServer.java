@@ -29,7 +29,8 @@ public final class SqlServer implements AutoCloseable {
   /**
    * The Calcite connection settings of every SQL connection: schema {@code etcd} over the client
    * registered as {@code clientName}; identifiers case-insensitive unless double-quoted; Babel's
-   * parser, in which {@code key} and {@code value} are ordinary column names.
+   * parser, in which {@code key} and {@code value} are ordinary column names; pragmatic SQL:2003
+   * conformance.
    */
   static Properties calciteProperties(String clientName) {
     Properties p = new Properties();
@@ -41,6 +42,9 @@ public final class SqlServer implements AutoCloseable {
     p.setProperty("unquotedCasing", "UNCHANGED");
     p.setProperty("quotedCasing", "UNCHANGED");
     p.setProperty("caseSensitive", "false");
+    // strings of different lengths in VALUES, UNION or CASE are VARCHAR, never blank-padded CHAR
+    // (VALUES ('/a'), ('/abc') would otherwise write the key '/a  ')
+    p.setProperty("conformance", "PRAGMATIC_2003");
     return p;
   }
 
@@ -51,7 +55,7 @@ public final class SqlServer implements AutoCloseable {
   public static SqlServer start(EtcdClient etcd, String host, int port) throws SQLException {
     String name = "sql-" + UUID.randomUUID();
     EtcdSchemaFactory.register(name, etcd);
-    JdbcMeta meta = new EtcdMeta("jdbc:calcite:", calciteProperties(name));
+    JdbcMeta meta = new EtcdMeta("jdbc:calcite:", calciteProperties(name), new SqlWrites(etcd));
     LocalService service = new LocalService(meta);
     ServerCustomizer<Server> bindHost = server -> {
       for (Connector c : server.getConnectors()) {

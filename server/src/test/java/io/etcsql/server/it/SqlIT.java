@@ -243,6 +243,97 @@ class SqlIT {
     }
   }
 
+  private long update(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+      return s.executeUpdate(sql);
+    }
+  }
+
+  private long revision() {
+    return Cluster.json(ctl.ok("get", "/app/b", "-w", "json")).get("header").get("revision").asLong();
+  }
+
+  @Test
+  void eachWriteStatementIsOneEtcdTransaction() throws SQLException {
+    long before = revision();
+    assertEquals(3, update("INSERT INTO kv (key, value) VALUES ('/w/a', '1'), ('/w/b', '2'), ('/w/c', '3')"));
+    assertEquals(before + 1, revision(), "three rows, one revision");
+    assertEquals(List.of("/w/a|1|" + (before + 1), "/w/b|2|" + (before + 1), "/w/c|3|" + (before + 1)),
+        rows("SELECT key, value, mod_revision FROM kv WHERE key LIKE '/w/%'"));
+    assertEquals("/w/b\n2\n", ctl.ok("get", "/w/b"), "etcdctl sees the rows");
+
+    SQLException dup = assertThrows(SQLException.class,
+        () -> update("INSERT INTO kv (key, value) VALUES ('/w/new', 'x'), ('/w/a', 'again')"));
+    assertEquals("23505", dup.getSQLState());
+    assertTrue(dup.getMessage().contains("duplicate key: /w/a already exists"), dup.getMessage());
+    assertEquals(before + 1, revision(), "a failed INSERT writes nothing, not even its other row");
+
+    assertEquals(2, update("UPSERT INTO kv (key, value) VALUES ('/w/a', 'up'), ('/w/new', 'n')"));
+    assertEquals(2, update("UPDATE kv SET value = value || '!' WHERE key IN ('/w/a', '/w/b')"));
+    assertEquals(before + 3, revision());
+    assertEquals(2, update("DELETE FROM kv WHERE key LIKE '/w/%' AND value LIKE '%!'"));
+    assertEquals(List.of("/w/c|3", "/w/new|n"), rows("SELECT key, value FROM kv WHERE key LIKE '/w/%'"));
+    assertEquals(0, update("DELETE FROM kv WHERE key = '/w/none'"));
+    assertEquals(before + 4, revision(), "a statement that matches no row writes no revision");
+  }
+
+  @Test
+  void preparedWritesTakeParametersAndUpdateKeepsTheLease() throws SQLException {
+    String id = ctl.ok("lease", "grant", "600").split("\\s+")[1];
+    long lease = Long.parseUnsignedLong(id, 16);
+    try (Connection c = DriverManager.getConnection(url)) {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO kv (key, value, lease) VALUES (?, ?, ?)")) {
+        ps.setString(1, "/p/1");
+        ps.setString(2, "one");
+        ps.setLong(3, lease);
+        assertEquals(1, ps.executeUpdate());
+      }
+      try (PreparedStatement ps = c.prepareStatement("UPDATE kv SET value = ? WHERE key = ?")) {
+        ps.setString(1, "uno");
+        ps.setString(2, "/p/1");
+        assertEquals(1, ps.executeUpdate());
+        ps.setString(1, "nobody");
+        ps.setString(2, "/p/none");
+        assertEquals(0, ps.executeUpdate());
+      }
+    }
+    assertEquals(List.of("/p/1|uno|" + lease), rows("SELECT key, value, lease FROM kv WHERE key = '/p/1'"));
+  }
+
+  @Test
+  void writesThatEtcsqlRefusesChangeNothing() throws SQLException {
+    long before = revision();
+    SQLException e = assertThrows(SQLException.class, () -> update("DELETE FROM members"));
+    assertEquals("42000", e.getSQLState());
+    assertTrue(e.getMessage().contains("table 'members' is read-only"), e.getMessage());
+    e = assertThrows(SQLException.class, () -> update("UPDATE kv SET mod_revision = 1 WHERE key = '/app/b'"));
+    assertTrue(e.getMessage().contains("column mod_revision cannot be written"), e.getMessage());
+    e = assertThrows(SQLException.class, () -> update("UPDATE kv SET key = 'x' WHERE key = '/app/b'"));
+    assertEquals("42000", e.getSQLState());
+    e = assertThrows(SQLException.class, () -> update("INSERT INTO kv (key, value) VALUES ('', 'empty')"));
+    assertEquals("22023", e.getSQLState());
+
+    StringBuilder txn = new StringBuilder("\n");
+    for (int i = 0; i < 100; i++) {
+      txn.append(String.format("put /limit/%03d v%n", i));
+    }
+    txn.append("\n\n");
+    assertTrue(ctl.runWithInput(txn.toString(), "txn").ok());
+    txn.setLength(0);
+    txn.append("\n");
+    for (int i = 100; i < 130; i++) {
+      txn.append(String.format("put /limit/%03d v%n", i));
+    }
+    txn.append("\n\n");
+    assertTrue(ctl.runWithInput(txn.toString(), "txn").ok());
+    long loaded = revision();
+    e = assertThrows(SQLException.class, () -> update("UPDATE kv SET value = 'w' WHERE key LIKE '/limit/%'"));
+    assertEquals("54000", e.getSQLState(), e.getMessage());
+    assertTrue(e.getMessage().contains("130 rows") && e.getMessage().contains("--max-txn-ops"), e.getMessage());
+    assertEquals(loaded, revision(), "a refused statement writes nothing");
+    assertEquals(before + 2, loaded);
+  }
+
   @Test
   void theShellRunsQueries() throws Exception {
     ProcessBuilder pb = new ProcessBuilder(ServerProcess.home().resolve("bin/etcsql").toString(), "sql",
