@@ -206,7 +206,7 @@ class RequestDecodingTest {
       assertTrue(!bad.status().isOk());
     }
     other.send(keepAlive(3));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (other.answers.size() < 2 && !other.closed.isDone() && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
