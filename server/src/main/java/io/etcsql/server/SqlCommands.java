@@ -25,6 +25,10 @@ final class SqlCommands {
     List<String> a = new ArrayList<>(Arrays.asList(args));
     String url = !a.isEmpty() && a.get(0).startsWith("jdbc:") ? a.remove(0) : DEFAULT_URL;
     List<String> argv = new ArrayList<>(List.of("-d", "io.etcsql.jdbc.EtcsqlDriver", "-u", url, "-n", "", "-p", ""));
+    if (System.console() == null && a.stream().noneMatch(x -> x.startsWith("--maxWidth"))) {
+      // no terminal (a script on stdin): sqlline's dumb terminal would show tables zero columns wide
+      argv.add("--maxWidth=200");
+    }
     argv.addAll(a);
     sqlline.SqlLine.main(argv.toArray(String[]::new));
   }
