@@ -104,6 +104,11 @@ public final class EtcdClient implements AutoCloseable {
         .txn(request);
   }
 
+  /** Opens a Watch stream on the current endpoint. */
+  io.grpc.stub.StreamObserver<WatchRequest> watch(io.grpc.stub.StreamObserver<WatchResponse> responses) {
+    return WatchGrpc.newStub(channels.get(current)).watch(responses);
+  }
+
   LeaseLeasesResponse leases() {
     return call(ch -> LeaseGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)
         .leaseLeases(LeaseLeasesRequest.getDefaultInstance()));

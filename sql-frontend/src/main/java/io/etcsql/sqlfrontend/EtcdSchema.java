@@ -16,7 +16,7 @@ import org.apache.calcite.schema.impl.AbstractSchema;
 import org.apache.calcite.sql.type.SqlTypeName;
 
 /**
- * The schema {@code etcd}: tables {@code kv}, {@code leases}, {@code members}, and the table
+ * The schema {@code etcd}: tables {@code kv}, {@code revisions}, {@code leases}, {@code members}, and the table
  * function {@code kv_at(revision)} (the keyspace as of a revision).
  */
 public final class EtcdSchema extends AbstractSchema {
@@ -30,6 +30,7 @@ public final class EtcdSchema extends AbstractSchema {
   protected Map<String, Table> getTableMap() {
     return Map.of(
         "kv", new KvTable(etcd, 0),
+        "revisions", new RevisionsTable(etcd),
         "leases", new LeasesTable(etcd),
         "members", new MembersTable(etcd));
   }

@@ -132,16 +132,21 @@ final class KvRules {
   }
 
   /** Key ranges for a condition on {@code key}; exact: the ranges select exactly its rows. */
-  private record KeyCondition(List<KvQuery.KeyRange> ranges, boolean exact) {
+  record KeyCondition(List<KvQuery.KeyRange> ranges, boolean exact) {
   }
 
   private static KeyCondition keyCondition(RexNode c) {
+    return keyCondition(c, KvTable.KEY);
+  }
+
+  /** Key ranges for a condition on the text key column {@code keyColumn}; null if none. */
+  static KeyCondition keyCondition(RexNode c, int keyColumn) {
     if (!(c instanceof RexCall call) || call.getOperands().size() != 2) {
       return null;
     }
     RexNode left = call.getOperands().get(0);
     RexNode right = call.getOperands().get(1);
-    if (!(left instanceof RexInputRef ref) || ref.getIndex() != KvTable.KEY || !(right instanceof RexLiteral lit)) {
+    if (!(left instanceof RexInputRef ref) || ref.getIndex() != keyColumn || !(right instanceof RexLiteral lit)) {
       return null;
     }
     switch (c.getKind()) {
@@ -270,7 +275,7 @@ final class KvRules {
   }
 
   /** [min, max] (0 = unbounded) for a comparison of {@code column} with a number; null if none. */
-  private static long[] revisionBounds(RexNode c, int column) {
+  static long[] revisionBounds(RexNode c, int column) {
     if (!(c instanceof RexCall call) || call.getOperands().size() != 2) {
       return null;
     }

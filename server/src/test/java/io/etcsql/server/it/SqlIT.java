@@ -335,6 +335,30 @@ class SqlIT {
   }
 
   @Test
+  void revisionsHoldsEveryChangeOfAKeyReadWithAWatchOnThatKeyOnly() throws SQLException {
+    long r1 = Cluster.json(ctl.ok("put", "/hist/k", "one", "-w", "json")).get("header").get("revision").asLong();
+    ctl.ok("put", "/hist/other", "x");
+    ctl.ok("put", "/hist/k", "two");
+    ctl.ok("del", "/hist/k");
+    long r4 = Cluster.json(ctl.ok("put", "/hist/k", "three", "-w", "json")).get("header").get("revision").asLong();
+    assertEquals(List.of(
+            r1 + "|PUT|one|null|1",
+            (r1 + 2) + "|PUT|two|one|2",
+            (r1 + 3) + "|DELETE||two|0",
+            r4 + "|PUT|three|null|1"),
+        rows("SELECT revision, event, value, prev_value, version FROM revisions WHERE key = '/hist/k'"));
+    assertEquals(List.of((r1 + 3) + "|DELETE", r4 + "|PUT"),
+        rows("SELECT revision, event FROM revisions WHERE key = '/hist/k' AND revision > " + (r1 + 2)));
+    assertEquals(List.of("5"), rows("SELECT COUNT(*) FROM revisions WHERE key LIKE '/hist/%'"));
+    assertEquals(List.of("/hist/k|3"), rows("SELECT key, COUNT(*) FROM revisions WHERE key LIKE '/hist/%' "
+        + "AND event = 'PUT' GROUP BY key HAVING COUNT(*) > 1"));
+    // the key and revision conditions are the watch's own: nothing filters above the scan
+    String p = plan("SELECT revision FROM revisions WHERE key = '/hist/k' AND revision >= " + r1);
+    assertTrue(p.contains("BindableTableScan(table=[[etcd, revisions]], filters=[[AND(=($1, '/hist/k'), >=($0, " + r1 + "))]])")
+        && !p.contains("$condition"), p);
+  }
+
+  @Test
   void theShellRunsQueries() throws Exception {
     ProcessBuilder pb = new ProcessBuilder(ServerProcess.home().resolve("bin/etcsql").toString(), "sql",
         "jdbc:etcsql://127.0.0.1:" + cluster.sqlPort(0), "--silent=true", "--outputformat=csv");
