@@ -110,6 +110,12 @@ final class EtcdMeta extends JdbcMeta {
   }
 
   @Override
+  public void closeConnection(ConnectionHandle ch) {
+    preparedWrites.keySet().removeIf(k -> k.startsWith(ch.id + "/"));
+    super.closeConnection(ch);
+  }
+
+  @Override
   public void closeStatement(StatementHandle h) {
     preparedWrites.remove(id(h));
     super.closeStatement(h);

@@ -396,9 +396,8 @@ final class KvRules {
       }
       RelNode out = scan.with(q);
       if (sort.offset != null) {
+        // etcd has no offset: it returns offset + fetch rows, the sort above skips the first ones
         out = sort.copy(sort.getTraitSet(), out, sort.getCollation(), sort.offset, sort.fetch);
-        call.transformTo(out);
-        return;
       }
       call.transformTo(out);
     }

@@ -178,6 +178,8 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
     private final Deque<Object[]> rows = new ArrayDeque<>();
     private BlockingQueue<Object> responses = new LinkedBlockingQueue<>();
     private final long target;
+    /** The watched keys (kept to restart the watch at the compaction point). */
+    private KvQuery.KeyRange range;
     private io.grpc.stub.ClientCallStreamObserver<WatchRequest> requests;
     private boolean done;
 
@@ -221,8 +223,6 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
           .setKey(range.key()).setRangeEnd(range.end()).setStartRevision(from).setPrevKv(true)).build());
       this.range = range;
     }
-
-    private KvQuery.KeyRange range;
 
     @Override
     public boolean hasNext() {
