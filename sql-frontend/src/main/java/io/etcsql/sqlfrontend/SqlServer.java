@@ -5,10 +5,14 @@ import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.calcite.avatica.jdbc.JdbcMeta;
+import org.apache.calcite.avatica.util.Casing;
+import org.apache.calcite.avatica.util.Quoting;
 import org.apache.calcite.avatica.remote.Driver;
 import org.apache.calcite.avatica.remote.LocalService;
 import org.apache.calcite.avatica.server.HttpServer;
 import org.apache.calcite.avatica.server.ServerCustomizer;
+import org.apache.calcite.sql.parser.SqlParser;
+import org.apache.calcite.sql.parser.babel.SqlBabelParserImpl;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -27,6 +31,17 @@ public final class SqlServer implements AutoCloseable {
   }
 
   /**
+   * How statements are parsed, the one definition for queries (through the Calcite connection
+   * settings below) and for writes ({@link SqlWrites#parse}).
+   */
+  static final SqlParser.Config PARSER = SqlParser.config()
+      .withParserFactory(SqlBabelParserImpl.FACTORY)
+      .withQuoting(Quoting.DOUBLE_QUOTE)
+      .withUnquotedCasing(Casing.UNCHANGED)
+      .withQuotedCasing(Casing.UNCHANGED)
+      .withCaseSensitive(false);
+
+  /**
    * The Calcite connection settings of every SQL connection: schema {@code etcd} over the client
    * registered as {@code clientName}; identifiers case-insensitive unless double-quoted; Babel's
    * parser, in which {@code key} and {@code value} are ordinary column names; pragmatic SQL:2003
@@ -37,11 +52,11 @@ public final class SqlServer implements AutoCloseable {
     p.setProperty("schemaFactory", EtcdSchemaFactory.class.getName());
     p.setProperty("schema", "etcd");
     p.setProperty("schema.client", clientName);
-    p.setProperty("parserFactory", "org.apache.calcite.sql.parser.babel.SqlBabelParserImpl#FACTORY");
-    p.setProperty("quoting", "DOUBLE_QUOTE");
-    p.setProperty("unquotedCasing", "UNCHANGED");
-    p.setProperty("quotedCasing", "UNCHANGED");
-    p.setProperty("caseSensitive", "false");
+    p.setProperty("parserFactory", SqlBabelParserImpl.class.getName() + "#FACTORY");
+    p.setProperty("quoting", PARSER.quoting().name());
+    p.setProperty("unquotedCasing", PARSER.unquotedCasing().name());
+    p.setProperty("quotedCasing", PARSER.quotedCasing().name());
+    p.setProperty("caseSensitive", Boolean.toString(PARSER.caseSensitive()));
     // strings of different lengths in VALUES, UNION or CASE are VARCHAR, never blank-padded CHAR
     // (VALUES ('/a'), ('/abc') would otherwise write the key '/a  ')
     p.setProperty("conformance", "PRAGMATIC_2003");

@@ -17,8 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import org.apache.calcite.avatica.util.Casing;
-import org.apache.calcite.avatica.util.Quoting;
 import org.apache.calcite.sql.SqlBasicTypeNameSpec;
 import org.apache.calcite.sql.SqlCall;
 import org.apache.calcite.sql.SqlDataTypeSpec;
@@ -36,7 +34,6 @@ import org.apache.calcite.sql.fun.SqlStdOperatorTable;
 import org.apache.calcite.sql.parser.SqlParseException;
 import org.apache.calcite.sql.parser.SqlParser;
 import org.apache.calcite.sql.parser.SqlParserPos;
-import org.apache.calcite.sql.parser.babel.SqlBabelParserImpl;
 import org.apache.calcite.sql.type.SqlTypeName;
 
 /**
@@ -79,12 +76,7 @@ final class SqlWrites {
     boolean upsert = m.find();
     String text = upsert ? m.replaceFirst("$1INSERT$2") : sql;
     try {
-      SqlNode node = SqlParser.create(text, SqlParser.config()
-          .withParserFactory(SqlBabelParserImpl.FACTORY)
-          .withQuoting(Quoting.DOUBLE_QUOTE)
-          .withUnquotedCasing(Casing.UNCHANGED)
-          .withQuotedCasing(Casing.UNCHANGED)
-          .withCaseSensitive(false)).parseStmt();
+      SqlNode node = SqlParser.create(text, SqlServer.PARSER).parseStmt();
       return new Parsed(node, upsert);
     } catch (SqlParseException e) {
       return null;
