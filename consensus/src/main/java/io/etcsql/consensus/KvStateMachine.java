@@ -352,7 +352,8 @@ final class KvStateMachine extends BaseStateMachine {
     String self = division.getId().toString();
     io.etcsql.grpcapi.etcsqlpb.PeerProgress.Builder out = io.etcsql.grpcapi.etcsqlpb.PeerProgress.newBuilder()
         .setLeaderId(ConfigurationSync.memberIdOf(self))
-        .setLeaderCommitIndex(division.getRaftLog().getLastCommittedIndex());
+        .setLeaderCommitIndex(division.getRaftLog().getLastCommittedIndex())
+        .setLeaderElapsedMs(role.hasLeaderInfo() ? role.getRoleElapsedTimeMs() : 0);
     for (org.apache.ratis.proto.RaftProtos.CommitInfoProto c : division.getCommitInfos()) {
       String peer = c.getServer().getId().toStringUtf8();
       if (peer.equals(self)) {

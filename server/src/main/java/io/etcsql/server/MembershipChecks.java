@@ -35,6 +35,15 @@ final class MembershipChecks {
     return false;
   }
 
+  /**
+   * Whether member {@code id} is down: not heard from within {@code withinMs} by a leader that has
+   * led for at least that long. A leader elected a moment ago has not heard from anyone yet, and a
+   * live member taken for a dead one would be removed without the quorum check.
+   */
+  private static boolean down(PeerProgress p, long id, long withinMs) {
+    return p.getLeaderElapsedMs() >= withinMs && !active(p, id, withinMs);
+  }
+
   private static List<Member> voters(List<Member> members) {
     return members.stream().filter(m -> !m.getIsLearner()).toList();
   }
@@ -64,7 +73,7 @@ final class MembershipChecks {
     if (notStarted != null) {
       return notStarted;
     }
-    if (id != self && !active(progress, id, activeWithinMs)) {
+    if (id != self && down(progress, id, activeWithinMs)) {
       return null; // a member that is down is safe to remove: it is not part of the active quorum
     }
     List<Member> voters = voters(members);

@@ -21,9 +21,9 @@ class MembershipChecksTest {
     return Member.newBuilder().setID(id).setIsLearner(learner).build();
   }
 
-  /** Leader 1 at commit index 100; each other peer: {id, commit index, ms since last answer}. */
+  /** Leader 1 for a minute, at commit index 100; each other peer: {id, commit index, ms since last answer}. */
   private static PeerProgress progress(long[]... peers) {
-    PeerProgress.Builder b = PeerProgress.newBuilder().setLeaderId(1).setLeaderCommitIndex(100);
+    PeerProgress.Builder b = PeerProgress.newBuilder().setLeaderId(1).setLeaderCommitIndex(100).setLeaderElapsedMs(60_000);
     for (long[] p : peers) {
       b.addPeers(PeerProgress.Peer.newBuilder().setMemberId(p[0]).setCommitIndex(p[1]).setLastContactMs(p[2]));
     }
@@ -57,6 +57,22 @@ class MembershipChecksTest {
         ACTIVE_MS), "a learner, whatever the health");
     List<Member> twoUnstarted = List.of(voter(1), unstarted(2, false), unstarted(3, false));
     assertEquals(EtcdError.MEMBER_NOT_ENOUGH_STARTED, MembershipChecks.remove(twoUnstarted, 3, 1, healthy, ACTIVE_MS));
+  }
+
+  /**
+   * A leader elected a moment ago has heard from no peer yet: a live member must not pass for a
+   * down one and be removed without the quorum check (the removal would then wait for the member
+   * that really is down).
+   */
+  @Test
+  void aNewLeaderCallsNoMemberDown() {
+    PeerProgress justElected = progress(new long[] {2, 100, 2500}, new long[] {3, 90, 2500}).toBuilder()
+        .setLeaderElapsedMs(300).build();
+    assertEquals(EtcdError.UNHEALTHY, MembershipChecks.remove(THREE, 2, 1, justElected, ACTIVE_MS));
+    assertEquals(EtcdError.UNHEALTHY, MembershipChecks.remove(THREE, 3, 1, justElected, ACTIVE_MS));
+    PeerProgress n2Answered = progress(new long[] {2, 100, 20}, new long[] {3, 90, 2500}).toBuilder()
+        .setLeaderElapsedMs(1200).build();
+    assertNull(MembershipChecks.remove(THREE, 3, 1, n2Answered, ACTIVE_MS), "once it has led for an election timeout");
   }
 
   @Test
