@@ -55,19 +55,74 @@ public final class EtcsqlDriver extends Driver {
       return null;
     }
     if (!url.startsWith(PREFIX + "//")) {
-      return super.connect(url, info);
+      return withSqlExceptions(super.connect(url, info));
     }
     List<String> endpoints = endpoints(url);
     Throwable last = null;
     for (String endpoint : endpoints) {
       try {
-        return super.connect(PREFIX + "url=http://" + endpoint + ";serialization=PROTOBUF", info);
+        return withSqlExceptions(super.connect(PREFIX + "url=http://" + endpoint + ";serialization=PROTOBUF", info));
       } catch (SQLException | RuntimeException e) {
         last = e;
       }
     }
     throw new SQLException("could not connect to any etcsql SQL endpoint of " + endpoints
         + (last == null ? "" : ": " + last.getMessage()), "08001", last);
+  }
+
+  /**
+   * The connection with the server's refusals of COMMIT, ROLLBACK and auto-commit changes thrown
+   * as {@link SQLException} with the server's SQLState (Avatica's client throws them unchecked),
+   * so an application catches a 40001 from {@code commit()} as JDBC says.
+   */
+  static Connection withSqlExceptions(Connection c) {
+    if (c == null) {
+      return null;
+    }
+    return (Connection) java.lang.reflect.Proxy.newProxyInstance(EtcsqlDriver.class.getClassLoader(),
+        new Class<?>[] {Connection.class}, (proxy, method, args) -> {
+          if (method.getName().equals("unwrap") && args != null && args[0] instanceof Class<?> k && k.isInstance(c)) {
+            return c;
+          }
+          if (method.getName().equals("isWrapperFor") && args != null && args[0] instanceof Class<?> k && k.isInstance(c)) {
+            return true;
+          }
+          try {
+            if (method.getName().equals("setAutoCommit")) {
+              // JDBC: turning auto-commit on commits the open transaction. Avatica sends property
+              // changes with the next request only; reading the property sends it now.
+              boolean on = (Boolean) args[0];
+              if (on && !c.getAutoCommit()) {
+                c.commit();
+              }
+              c.setAutoCommit(on);
+              c.getAutoCommit();
+              return null;
+            }
+            return method.invoke(c, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw sqlException(e.getCause());
+          } catch (org.apache.calcite.avatica.AvaticaClientRuntimeException e) {
+            throw sqlException(e);
+          }
+        });
+  }
+
+  private static Throwable sqlException(Throwable t) {
+    if (t instanceof org.apache.calcite.avatica.AvaticaClientRuntimeException r) {
+      return new SQLException(serverMessage(r), r.getSqlState(), r.getErrorCode(), r);
+    }
+    return t;
+  }
+
+  /** The server's own message, without the remote-call wrapping. */
+  private static String serverMessage(Throwable r) {
+    for (Throwable t = r; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.calcite.avatica.remote.AvaticaRuntimeException a && a.getErrorMessage() != null) {
+        return a.getErrorMessage();
+      }
+    }
+    return r.getMessage();
   }
 
   /** The host:port list of a {@code jdbc:etcsql://} URL. */

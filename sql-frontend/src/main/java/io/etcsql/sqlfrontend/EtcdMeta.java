@@ -31,6 +31,8 @@ final class EtcdMeta extends JdbcMeta {
   private final SqlWrites writes;
   /** Prepared writes, by connection id and statement id. */
   private final Map<String, SqlWrites.Plan> preparedWrites = new ConcurrentHashMap<>();
+  /** Connections with auto-commit off, and their open transaction. */
+  private final Map<String, SqlTransaction> transactions = new ConcurrentHashMap<>();
 
   EtcdMeta(String url, Properties info, SqlWrites writes) throws SQLException {
     super(url, info);
@@ -77,21 +79,27 @@ final class EtcdMeta extends JdbcMeta {
   @Override
   public ExecuteResult prepareAndExecute(StatementHandle h, String sql, long maxRowCount, int maxRowsInFirstFrame,
       PrepareCallback callback) throws NoSuchStatementException {
+    SqlTransaction tx = transactions.get(h.connectionId);
+    SqlTransaction before = SqlTransaction.enter(tx);
     try {
       SqlWrites.Parsed node = SqlWrites.parse(sql);
       if (SqlWrites.isWrite(node)) {
-        long n = writes.execute(getConnection(h.connectionId), SqlWrites.plan(node), List.of());
+        long n = writes.execute(getConnection(h.connectionId), SqlWrites.plan(node), List.of(), tx);
         return new ExecuteResult(List.of(MetaResultSet.count(h.connectionId, h.id, n)));
       }
       return super.prepareAndExecute(h, sql, maxRowCount, maxRowsInFirstFrame, callback);
     } catch (SQLException | RuntimeException | Error e) {
       throw sqlError(e);
+    } finally {
+      SqlTransaction.enter(before);
     }
   }
 
   @Override
   public ExecuteResult execute(StatementHandle h, List<TypedValue> parameterValues, int maxRowsInFirstFrame)
       throws NoSuchStatementException {
+    SqlTransaction tx = transactions.get(h.connectionId);
+    SqlTransaction before = SqlTransaction.enter(tx);
     try {
       SqlWrites.Plan plan = preparedWrites.get(id(h));
       if (plan != null) {
@@ -100,17 +108,20 @@ final class EtcdMeta extends JdbcMeta {
         for (TypedValue v : parameterValues) {
           params.add(v == null ? null : v.toJdbc(utc));
         }
-        long n = writes.execute(getConnection(h.connectionId), plan, params);
+        long n = writes.execute(getConnection(h.connectionId), plan, params, tx);
         return new ExecuteResult(List.of(MetaResultSet.count(h.connectionId, h.id, n)));
       }
       return super.execute(h, parameterValues, maxRowsInFirstFrame);
     } catch (SQLException | RuntimeException | Error e) {
       throw sqlError(e);
+    } finally {
+      SqlTransaction.enter(before);
     }
   }
 
   @Override
   public void closeConnection(ConnectionHandle ch) {
+    transactions.remove(ch.id); // an open transaction is rolled back
     preparedWrites.keySet().removeIf(k -> k.startsWith(ch.id + "/"));
     super.closeConnection(ch);
   }
@@ -124,9 +135,62 @@ final class EtcdMeta extends JdbcMeta {
   @Override
   public Frame fetch(StatementHandle h, long offset, int fetchMaxRowCount)
       throws NoSuchStatementException, MissingResultsException {
+    SqlTransaction before = SqlTransaction.enter(transactions.get(h.connectionId));
     try {
       return super.fetch(h, offset, fetchMaxRowCount);
     } catch (RuntimeException | Error e) {
+      throw sqlError(e);
+    } finally {
+      SqlTransaction.enter(before);
+    }
+  }
+
+  /**
+   * Auto-commit off starts a transaction ({@link SqlTransaction}); turning it back on commits
+   * the open one, as JDBC says. The Calcite connection underneath stays in auto-commit: etcsql
+   * keeps the transaction itself.
+   */
+  @Override
+  public ConnectionProperties connectionSync(ConnectionHandle ch, ConnectionProperties props) {
+    Boolean autoCommit = props.isAutoCommit();
+    if (autoCommit != null) {
+      if (autoCommit) {
+        SqlTransaction open = transactions.remove(ch.id);
+        if (open != null) {
+          commitOrFail(open);
+        }
+      } else {
+        transactions.putIfAbsent(ch.id, new SqlTransaction());
+      }
+    }
+    ConnectionProperties rest = props.isAutoCommit() == null ? props
+        : new org.apache.calcite.avatica.ConnectionPropertiesImpl(null, props.isReadOnly(),
+            props.getTransactionIsolation(), props.getCatalog(), props.getSchema());
+    ConnectionProperties result = rest.isEmpty() ? rest : super.connectionSync(ch, rest);
+    return result.setAutoCommit(!transactions.containsKey(ch.id));
+  }
+
+  /** COMMIT: the open transaction's writes as one Txn; a new transaction starts either way. */
+  @Override
+  public void commit(ConnectionHandle ch) {
+    SqlTransaction tx = transactions.get(ch.id);
+    if (tx == null) {
+      return; // auto-commit: every statement was committed already
+    }
+    transactions.put(ch.id, new SqlTransaction());
+    commitOrFail(tx);
+  }
+
+  /** ROLLBACK: the pending writes are dropped; nothing was sent to etcd. */
+  @Override
+  public void rollback(ConnectionHandle ch) {
+    transactions.computeIfPresent(ch.id, (k, v) -> new SqlTransaction());
+  }
+
+  private void commitOrFail(SqlTransaction tx) {
+    try {
+      writes.commit(tx);
+    } catch (SQLException | RuntimeException e) {
       throw sqlError(e);
     }
   }

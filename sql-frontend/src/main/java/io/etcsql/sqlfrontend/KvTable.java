@@ -7,6 +7,7 @@ import io.etcsql.grpcapi.mvccpb.KeyValue;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import org.apache.calcite.linq4j.AbstractEnumerable;
 import org.apache.calcite.linq4j.Enumerable;
@@ -74,18 +75,69 @@ public final class KvTable extends AbstractTable implements TranslatableTable {
   /**
    * Runs a scan: called by the code Calcite generates for {@link KvTableScan}. Rows are
    * {@code Object[]} of the columns in {@code fields}, or the value itself when there is one
-   * column (Calcite's scalar row format); a count-only scan yields one count.
+   * column (Calcite's scalar row format); a count-only scan yields one count. Inside a JDBC
+   * transaction ({@link SqlTransaction}) the scan reads at the transaction's revision, records
+   * what it read, and shows the transaction's own pending writes.
    */
   public Enumerable<Object> scan(KvQuery query, int[] fields) {
-    if (query.countOnly()) {
+    SqlTransaction tx = revision == 0 ? SqlTransaction.current() : null;
+    if (query.countOnly() && tx == null) {
       return Linq4j.singletonEnumerable(count(query));
     }
     return new AbstractEnumerable<>() {
       @Override
       public Enumerator<Object> enumerator() {
-        return Linq4j.iterableEnumerator(() -> new Pages(query, fields));
+        Iterator<KeyValue> rows = rows(query, tx);
+        if (query.countOnly()) {
+          long n = 0;
+          while (rows.hasNext()) {
+            rows.next();
+            n++;
+          }
+          return Linq4j.singletonEnumerable((Object) n).enumerator();
+        }
+        return Linq4j.iterableEnumerator(() -> new Iterator<Object>() {
+          @Override
+          public boolean hasNext() {
+            return rows.hasNext();
+          }
+
+          @Override
+          public Object next() {
+            return project(rows.next(), fields);
+          }
+        });
       }
     };
+  }
+
+  private static Object project(KeyValue kv, int[] fields) {
+    if (fields.length == 1) {
+      return column(kv, fields[0]);
+    }
+    Object[] row = new Object[fields.length];
+    for (int i = 0; i < fields.length; i++) {
+      row[i] = column(kv, fields[i]);
+    }
+    return row;
+  }
+
+  /** The matching key-values in scan order: etcd's, merged with a transaction's pending writes. */
+  private Iterator<KeyValue> rows(KvQuery query, SqlTransaction tx) {
+    if (tx == null || !tx.hasWrites()) {
+      return new Pages(query, tx);
+    }
+    List<Map.Entry<ByteString, SqlTransaction.Pending>> pending = new ArrayList<>();
+    for (KvQuery.KeyRange r : query.ranges()) {
+      pending.addAll(tx.writesIn(r).entrySet());
+    }
+    if (pending.isEmpty()) {
+      return new Pages(query, tx);
+    }
+    if (query.descending()) {
+      java.util.Collections.reverse(pending);
+    }
+    return new Merged(new Pages(query.withLimit(-1), tx), pending, query);
   }
 
   private long count(KvQuery query) {
@@ -132,20 +184,21 @@ public final class KvTable extends AbstractTable implements TranslatableTable {
    * The rows of a scan, one Range page at a time, all pages at the revision of the first (so a
    * scan is one consistent snapshot even while writes go on).
    */
-  private final class Pages implements Iterator<Object> {
+  private final class Pages implements Iterator<KeyValue> {
     private final KvQuery query;
-    private final int[] fields;
+    private final SqlTransaction tx;
     private final List<KvQuery.KeyRange> ranges;
     private int rangeNo;
-    private long rev = revision;
+    private long rev;
     private long left;
     private ByteString resumeKey;   // ascending: next page starts here; descending: next page ends here
     private boolean rangeDone = true;
     private Iterator<KeyValue> page = List.<KeyValue>of().iterator();
 
-    Pages(KvQuery query, int[] fields) {
+    Pages(KvQuery query, SqlTransaction tx) {
       this.query = query;
-      this.fields = fields;
+      this.tx = tx;
+      this.rev = tx == null ? revision : tx.revision();
       this.ranges = new ArrayList<>(query.ranges());
       if (query.descending()) {
         java.util.Collections.reverse(ranges);
@@ -180,6 +233,15 @@ public final class KvTable extends AbstractTable implements TranslatableTable {
       RangeResponse resp = range(request(query, part, rev).setLimit(Math.min(left, PAGE_SIZE)));
       rev = resp.getHeader().getRevision();
       List<KeyValue> kvs = resp.getKvsList();
+      if (tx != null) {
+        tx.pin(rev);
+        if (resumeKey == null) {
+          tx.readRange(r);
+        }
+        for (KeyValue kv : kvs) {
+          tx.readRow(kv.getKey(), kv.getModRevision());
+        }
+      }
       if (!resp.getMore() || kvs.isEmpty() || r.isSingle()) {
         rangeDone = true;
       } else {
@@ -191,19 +253,83 @@ public final class KvTable extends AbstractTable implements TranslatableTable {
     }
 
     @Override
-    public Object next() {
+    public KeyValue next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      KeyValue kv = page.next();
-      if (fields.length == 1) {
-        return column(kv, fields[0]);
+      return page.next();
+    }
+  }
+
+  /**
+   * etcd's rows merged with a transaction's pending writes (both in scan order): a pending write
+   * replaces the stored row of its key, a pending delete hides it; the limit applies after merging.
+   */
+  private static final class Merged implements Iterator<KeyValue> {
+    private final Iterator<KeyValue> stored;
+    private final Iterator<Map.Entry<ByteString, SqlTransaction.Pending>> pending;
+    private final KvQuery query;
+    private final java.util.Comparator<ByteString> order;
+    private long left;
+    private KeyValue s;
+    private Map.Entry<ByteString, SqlTransaction.Pending> p;
+    private KeyValue next;
+
+    Merged(Iterator<KeyValue> stored, List<Map.Entry<ByteString, SqlTransaction.Pending>> pending, KvQuery query) {
+      this.stored = stored;
+      this.pending = pending.iterator();
+      this.query = query;
+      java.util.Comparator<ByteString> asc = ByteString.unsignedLexicographicalComparator();
+      this.order = query.descending() ? asc.reversed() : asc;
+      this.left = query.limit() >= 0 ? query.limit() : Long.MAX_VALUE;
+    }
+
+    private boolean matches(KeyValue kv) {
+      return (query.minModRevision() == 0 || kv.getModRevision() >= query.minModRevision())
+          && (query.maxModRevision() == 0 || kv.getModRevision() <= query.maxModRevision())
+          && (query.minCreateRevision() == 0 || kv.getCreateRevision() >= query.minCreateRevision())
+          && (query.maxCreateRevision() == 0 || kv.getCreateRevision() <= query.maxCreateRevision());
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (next == null && left > 0) {
+        if (s == null && stored.hasNext()) {
+          s = stored.next();
+        }
+        if (p == null && pending.hasNext()) {
+          p = pending.next();
+        }
+        if (s == null && p == null) {
+          return false;
+        }
+        int c = s == null ? 1 : p == null ? -1 : order.compare(s.getKey(), p.getKey());
+        if (c < 0) {
+          next = s;
+          s = null;
+        } else {
+          if (c == 0) {
+            s = null; // the transaction's write replaces the stored row
+          }
+          KeyValue kv = p.getValue().deleted() ? null : p.getValue().asKeyValue(p.getKey());
+          p = null;
+          if (kv != null && matches(kv)) {
+            next = query.keysOnly() ? kv.toBuilder().clearValue().build() : kv;
+          }
+        }
       }
-      Object[] row = new Object[fields.length];
-      for (int i = 0; i < fields.length; i++) {
-        row[i] = column(kv, fields[i]);
+      return next != null;
+    }
+
+    @Override
+    public KeyValue next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
       }
-      return row;
+      KeyValue kv = next;
+      next = null;
+      left--;
+      return kv;
     }
   }
 }

@@ -5,16 +5,20 @@ import io.etcsql.grpcapi.etcdserverpb.Compare;
 import io.etcsql.grpcapi.etcdserverpb.DeleteRangeRequest;
 import io.etcsql.grpcapi.etcdserverpb.PutRequest;
 import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
+import io.etcsql.grpcapi.etcdserverpb.RangeResponse;
 import io.etcsql.grpcapi.etcdserverpb.RequestOp;
 import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
 import io.etcsql.grpcapi.etcdserverpb.TxnResponse;
+import io.etcsql.grpcapi.mvccpb.KeyValue;
 import io.grpc.Status;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
 import org.apache.calcite.sql.SqlBasicTypeNameSpec;
@@ -43,10 +47,13 @@ import org.apache.calcite.sql.type.SqlTypeName;
  * was read: INSERT requires each key to be absent (else SQLState 23505), UPDATE and DELETE
  * require each row's mod_revision to be unchanged. A statement whose rows changed meanwhile is
  * run again (it then sees the newer rows), up to {@link #ATTEMPTS} times, then fails with SQLState
- * 40001.
+ * 40001. Inside a JDBC transaction a write is buffered in its {@link SqlTransaction} instead, and
+ * {@link #commit} sends the transaction's writes as one Txn.
  */
 final class SqlWrites {
   static final int ATTEMPTS = 5;
+  /** The column of an UPDATE's query holding the first SET expression (after the row's own columns). */
+  private static final int UPDATE_SET = 7;
   private static final Set<String> READ_ONLY = Set.of("revisions", "leases", "members");
   private static final SqlDialect DIALECT = CalciteSqlDialect.DEFAULT;
 
@@ -176,7 +183,7 @@ final class SqlWrites {
 
   private static Plan updatePlan(SqlUpdate upd) throws SQLException {
     List<String> cols = new ArrayList<>();
-    StringBuilder select = new StringBuilder("SELECT key_bytes, mod_revision");
+    StringBuilder select = new StringBuilder("SELECT key_bytes, mod_revision, value_bytes, lease, create_revision, version");
     SqlNodeList targets = upd.getTargetColumnList();
     SqlNodeList exprs = upd.getSourceExpressionList();
     for (int i = 0; i < targets.size(); i++) {
@@ -207,8 +214,14 @@ final class SqlWrites {
     return new Plan(SqlKind.DELETE, false, select.toString(), List.of());
   }
 
-  /** Runs a write; returns the number of rows written. */
-  long execute(Connection calcite, Plan plan, List<Object> params) throws SQLException {
+  /**
+   * Runs a write; returns the number of rows written. In a transaction ({@code tx} not null, and
+   * current on this thread so that the statement's reads are recorded) the writes are buffered.
+   */
+  long execute(Connection calcite, Plan plan, List<Object> params, SqlTransaction tx) throws SQLException {
+    if (tx != null) {
+      return buffer(calcite, plan, params, tx);
+    }
     for (int attempt = 1; ; attempt++) {
       TxnRequest.Builder txn = TxnRequest.newBuilder();
       List<ByteString> keys = new ArrayList<>();
@@ -251,6 +264,112 @@ final class SqlWrites {
     }
   }
 
+  private static ResultSet query(Connection calcite, Plan plan, List<Object> params, List<AutoCloseable> open)
+      throws SQLException {
+    PreparedStatement ps = calcite.prepareStatement(plan.query());
+    open.add(ps);
+    for (int i = 0; i < params.size(); i++) {
+      ps.setObject(i + 1, params.get(i));
+    }
+    ResultSet rs = ps.executeQuery();
+    open.add(rs);
+    return rs;
+  }
+
+  /** A write inside a transaction: its rows become pending writes, all of them or (on an error) none. */
+  private long buffer(Connection calcite, Plan plan, List<Object> params, SqlTransaction tx) throws SQLException {
+    Map<ByteString, SqlTransaction.Pending> writes = new LinkedHashMap<>();
+    List<AutoCloseable> open = new ArrayList<>();
+    try {
+      ResultSet rs = query(calcite, plan, params, open);
+      while (rs.next()) {
+        switch (plan.kind()) {
+          case INSERT -> {
+            Inserted row = inserted(plan, rs, writes.keySet());
+            ByteString key = row.key();
+            SqlTransaction.Pending before = tx.pending(key);
+            KeyValue stored = before != null || plan.upsert() ? null : readInTransaction(key, tx);
+            boolean exists = before != null ? !before.deleted() : stored != null;
+            if (exists && !plan.upsert()) {
+              throw new SQLException("duplicate key: " + key.toStringUtf8()
+                  + " already exists (use UPSERT INTO kv to overwrite)", "23505");
+            }
+            long create = before != null && !before.deleted() ? before.createRevision() : 0;
+            long version = before != null && !before.deleted() ? before.version() + 1 : 1;
+            writes.put(key, new SqlTransaction.Pending(row.value(), row.lease(), create, version));
+          }
+          case UPDATE -> {
+            ByteString key = ByteString.copyFrom(rs.getBytes(1));
+            ByteString value = ByteString.copyFrom(rs.getBytes(3));
+            long lease = rs.getLong(4);
+            for (int i = 0; i < plan.columns().size(); i++) {
+              String c = plan.columns().get(i);
+              switch (c) {
+                case "value", "value_bytes" -> value = bytes(rs.getObject(i + UPDATE_SET), c);
+                default -> lease = rs.getLong(i + UPDATE_SET);
+              }
+            }
+            long mod = rs.getLong(2);
+            long version = rs.getLong(6) + (mod == 0 ? 0 : 1); // a pending row is still one write
+            writes.put(key, new SqlTransaction.Pending(value, lease, rs.getLong(5), version));
+          }
+          default -> writes.put(ByteString.copyFrom(rs.getBytes(1)), new SqlTransaction.Pending(null, 0, 0, 0));
+        }
+      }
+    } finally {
+      for (int i = open.size() - 1; i >= 0; i--) {
+        try {
+          open.get(i).close();
+        } catch (Exception e) {
+          // closing a finished query
+        }
+      }
+    }
+    tx.write(writes);
+    return writes.size();
+  }
+
+  /** {@code key} at the transaction's revision (recorded as read), or null when absent. */
+  private KeyValue readInTransaction(ByteString key, SqlTransaction tx) {
+    RangeResponse resp = Errors.call(() -> etcd.range(RangeRequest.newBuilder().setKey(key)
+        .setRevision(tx.revision()).build()), tx.revision(), etcd);
+    tx.pin(resp.getHeader().getRevision());
+    tx.readRange(KvQuery.KeyRange.single(key));
+    if (resp.getKvsCount() == 0) {
+      return null;
+    }
+    KeyValue kv = resp.getKvs(0);
+    tx.readRow(key, kv.getModRevision());
+    return kv;
+  }
+
+  /**
+   * Commits a transaction: one Txn of its writes, guarded by what it read. A read-only
+   * transaction needs none. Fails with 40001 when another client changed what it read.
+   */
+  void commit(SqlTransaction tx) throws SQLException {
+    TxnRequest txn = tx.commitTxn();
+    if (txn == null) {
+      return;
+    }
+    TxnResponse resp;
+    try {
+      resp = etcd.txn(txn);
+    } catch (io.grpc.StatusRuntimeException e) {
+      String msg = e.getStatus().getDescription();
+      if ("etcdserver: too many operations in txn request".equals(msg)) {
+        throw new SQLException("the transaction read " + txn.getCompareCount() + " rows or ranges and wrote "
+            + txn.getSuccessCount() + " keys; etcd takes at most --max-txn-ops of each in one Txn (" + msg
+            + "); nothing was written", "54000", e);
+      }
+      throw writeError(e, txn.getSuccessCount());
+    }
+    if (!resp.getSucceeded()) {
+      throw new SQLException("could not serialize the transaction: rows it read were changed by another client"
+          + " after revision " + tx.revision() + "; nothing was written, run it again", "40001");
+    }
+  }
+
   private static ByteString bytes(Object v, String column) throws SQLException {
     if (v == null) {
       throw new SQLException(column + " cannot be NULL", "23502");
@@ -264,27 +383,39 @@ final class SqlWrites {
     return ByteString.copyFromUtf8(v.toString());
   }
 
+  /** One row an INSERT writes. */
+  private record Inserted(ByteString key, ByteString value, long lease) {
+  }
+
+  /** The row of an INSERT's query at {@code rs}, checked (not empty, not already in {@code written}). */
+  private static Inserted inserted(Plan plan, ResultSet rs, java.util.Collection<ByteString> written)
+      throws SQLException {
+    ByteString key = null;
+    ByteString value = null;
+    long lease = 0;
+    for (int i = 0; i < plan.columns().size(); i++) {
+      String c = plan.columns().get(i);
+      switch (c) {
+        case "key", "key_bytes" -> key = bytes(rs.getObject(i + 1), c);
+        case "value", "value_bytes" -> value = bytes(rs.getObject(i + 1), c);
+        default -> lease = rs.getLong(i + 1);
+      }
+    }
+    if (key.isEmpty()) {
+      throw new SQLException("key cannot be empty (etcdserver: key is not provided)", "22023");
+    }
+    if (written.contains(key)) {
+      throw new SQLException("the statement writes key " + key.toStringUtf8() + " twice", "21000");
+    }
+    return new Inserted(key, value, lease);
+  }
+
   private static void addRow(Plan plan, ResultSet rs, TxnRequest.Builder txn, List<ByteString> keys)
       throws SQLException {
     switch (plan.kind()) {
       case INSERT -> {
-        ByteString key = null;
-        ByteString value = null;
-        long lease = 0;
-        for (int i = 0; i < plan.columns().size(); i++) {
-          String c = plan.columns().get(i);
-          switch (c) {
-            case "key", "key_bytes" -> key = bytes(rs.getObject(i + 1), c);
-            case "value", "value_bytes" -> value = bytes(rs.getObject(i + 1), c);
-            default -> lease = rs.getLong(i + 1);
-          }
-        }
-        if (key.isEmpty()) {
-          throw new SQLException("key cannot be empty (etcdserver: key is not provided)", "22023");
-        }
-        if (keys.contains(key)) {
-          throw new SQLException("the statement writes key " + key.toStringUtf8() + " twice", "21000");
-        }
+        Inserted row = inserted(plan, rs, keys);
+        ByteString key = row.key();
         keys.add(key);
         if (!plan.upsert()) {
           txn.addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
@@ -292,8 +423,8 @@ final class SqlWrites {
           txn.addFailure(RequestOp.newBuilder().setRequestRange(
               RangeRequest.newBuilder().setKey(key).setCountOnly(true)));
         }
-        txn.addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(key).setValue(value)
-            .setLease(lease)));
+        txn.addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(key).setValue(row.value())
+            .setLease(row.lease())));
       }
       case UPDATE -> {
         ByteString key = ByteString.copyFrom(rs.getBytes(1));
@@ -302,8 +433,8 @@ final class SqlWrites {
         for (int i = 0; i < plan.columns().size(); i++) {
           String c = plan.columns().get(i);
           switch (c) {
-            case "value", "value_bytes" -> put.setIgnoreValue(false).setValue(bytes(rs.getObject(i + 3), c));
-            default -> put.setIgnoreLease(false).setLease(rs.getLong(i + 3));
+            case "value", "value_bytes" -> put.setIgnoreValue(false).setValue(bytes(rs.getObject(i + UPDATE_SET), c));
+            default -> put.setIgnoreLease(false).setLease(rs.getLong(i + UPDATE_SET));
           }
         }
         keys.add(key);

@@ -300,6 +300,67 @@ class SqlIT {
     assertEquals(List.of("/p/1|uno|" + lease), rows("SELECT key, value, lease FROM kv WHERE key = '/p/1'"));
   }
 
+  /**
+   * Auto-commit off: reads see one snapshot plus the transaction's own writes, nothing reaches
+   * etcd before COMMIT, COMMIT is one Txn (one revision), ROLLBACK drops the writes, and a row read
+   * by the transaction and changed by someone else makes COMMIT fail with 40001, writing nothing.
+   */
+  @Test
+  void aJdbcTransactionCommitsAsOneTxnGuardedByWhatItRead() throws SQLException {
+    ctl.ok("put", "/tx/a", "1");
+    ctl.ok("put", "/tx/b", "2");
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+      c.setAutoCommit(false);
+      assertEquals(List.of("/tx/a|1", "/tx/b|2"), rows(s.executeQuery("SELECT key, value FROM kv WHERE key LIKE '/tx/%'")));
+      long start = revision();
+      assertEquals(1, s.executeUpdate("UPDATE kv SET value = '10' WHERE key = '/tx/a'"));
+      assertEquals(1, s.executeUpdate("INSERT INTO kv (key, value) VALUES ('/tx/c', '3')"));
+      assertEquals(1, s.executeUpdate("DELETE FROM kv WHERE key = '/tx/b'"));
+      assertEquals(List.of("/tx/a|10", "/tx/c|3"), rows(s.executeQuery("SELECT key, value FROM kv WHERE key LIKE '/tx/%'")),
+          "the transaction sees its own writes");
+      assertEquals(List.of("2"), rows(s.executeQuery("SELECT COUNT(*) FROM kv WHERE key LIKE '/tx/%'")));
+      SQLException dup = assertThrows(SQLException.class, () -> s.executeUpdate("INSERT INTO kv (key, value) VALUES ('/tx/c', 'again')"));
+      assertEquals("23505", dup.getSQLState());
+      assertEquals(start, revision(), "nothing is written before COMMIT");
+      assertEquals("/tx/a\n1\n", ctl.ok("get", "/tx/a"), "other clients see the old value");
+      c.commit();
+      assertEquals(start + 1, revision(), "COMMIT is one revision");
+      assertEquals("/tx/a\n10\n/tx/c\n3\n", ctl.ok("get", "/tx/", "--prefix"));
+
+      // ROLLBACK drops everything
+      s.executeUpdate("UPDATE kv SET value = 'lost' WHERE key = '/tx/a'");
+      c.rollback();
+      assertEquals(List.of("/tx/a|10"), rows(s.executeQuery("SELECT key, value FROM kv WHERE key = '/tx/a'")));
+      c.commit();
+      assertEquals(start + 1, revision(), "a rolled back (and a read-only) transaction writes nothing");
+
+      // a conflict: another client changes a row this transaction read
+      assertEquals(List.of("10"), rows(s.executeQuery("SELECT value FROM kv WHERE key = '/tx/a'")));
+      s.executeUpdate("UPSERT INTO kv (key, value) VALUES ('/tx/d', 'from tx')");
+      ctl.ok("put", "/tx/a", "changed elsewhere");
+      SQLException conflict = assertThrows(SQLException.class, c::commit);
+      assertEquals("40001", conflict.getSQLState(), conflict.getMessage());
+      assertEquals("", ctl.ok("get", "/tx/d"), "a failed COMMIT writes nothing");
+
+      // a key created in a range the transaction scanned is a conflict too (no phantoms)
+      assertEquals(List.of("2"), rows(s.executeQuery("SELECT COUNT(*) FROM kv WHERE key LIKE '/tx/%'")));
+      s.executeUpdate("UPSERT INTO kv (key, value) VALUES ('/tx-count', '2')");
+      ctl.ok("put", "/tx/e", "new elsewhere");
+      assertEquals("40001", assertThrows(SQLException.class, c::commit).getSQLState());
+
+      // back to auto-commit commits what is open
+      s.executeUpdate("UPSERT INTO kv (key, value) VALUES ('/tx/f', 'on autocommit')");
+      c.setAutoCommit(true);
+      assertEquals("/tx/f\non autocommit\n", ctl.ok("get", "/tx/f"));
+    }
+    // closing a connection rolls its transaction back
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+      c.setAutoCommit(false);
+      s.executeUpdate("UPSERT INTO kv (key, value) VALUES ('/tx/g', 'never')");
+    }
+    assertEquals("", ctl.ok("get", "/tx/g"));
+  }
+
   @Test
   void writesThatEtcsqlRefusesChangeNothing() throws SQLException {
     long before = revision();
