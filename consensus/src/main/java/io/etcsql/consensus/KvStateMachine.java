@@ -83,6 +83,7 @@ final class KvStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
+    lastCommitTime.accumulateAndGet(store.mvcc().revisionAt(Long.MAX_VALUE)[1], Math::max);
     // Ratis replays the log from the latest snapshot; entries the store already applied are
     // skipped by the store (it knows its own applied index), so start from the snapshot.
     SnapshotInfo snapshot = storage.getLatestSnapshot();
@@ -235,10 +236,18 @@ final class KvStateMachine extends BaseStateMachine {
     return last.getIndex();
   }
 
+  /**
+   * The newest commit time this member stamped or applied: a leader stamps no earlier time, so
+   * {@code committed_at} never decreases along the log (reads of it as of a time search on that).
+   */
+  private final java.util.concurrent.atomic.AtomicLong lastCommitTime = new java.util.concurrent.atomic.AtomicLong();
+
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
     ReplicatedCommand cmd = ReplicatedCommand.parseFrom(request.getMessage().getContent().asReadOnlyByteBuffer());
-    ReplicatedCommand.Builder b = cmd.toBuilder().setCommittedAtUnixMs(System.currentTimeMillis());
+    // commit times never go back along the log, even when a new leader's clock is behind
+    long stamp = lastCommitTime.accumulateAndGet(System.currentTimeMillis(), Math::max);
+    ReplicatedCommand.Builder b = cmd.toBuilder().setCommittedAtUnixMs(stamp);
     if (cmd.hasLeaseGrant() && cmd.getLeaseGrant().getID() == 0) {
       b.getLeaseGrantBuilder().setID(newLeaseId());
     }
@@ -282,6 +291,7 @@ final class KvStateMachine extends BaseStateMachine {
       return CompletableFuture.failedFuture(new IllegalStateException("corrupt log entry " + index, e));
     }
     CommandResult result = store.apply(term, index, cmd);
+    lastCommitTime.accumulateAndGet(cmd.getCommittedAtUnixMs(), Math::max); // a floor for stamps, not state
     advance(term, index);
     leaseKeeper.applied(cmd, result);
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(result.toByteArray())));

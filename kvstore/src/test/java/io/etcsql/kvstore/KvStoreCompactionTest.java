@@ -65,6 +65,61 @@ class KvStoreCompactionTest extends StoreTestBase {
     return ReplicatedCommand.newBuilder().setCompaction(CompactionRequest.newBuilder().setRevision(rev)).build();
   }
 
+  // ---------------------------------------------------------------- changes (etcsql's History service)
+
+  private static List<String> describeChanges(MvccStore.ChangesPage page) {
+    return describe(page.changes().stream().map(io.etcsql.grpcapi.etcsqlpb.Change::getEvent).toList());
+  }
+
+  @Test
+  void changesOfOneKeyOrARangeComeThroughTheKeyIndexOldestFirst() {
+    assertEquals(List.of("PUT a@2=v1", "PUT a@3=v2", "PUT a@5=v3"), describeChanges(mvcc().changes(b("a"),
+        com.google.protobuf.ByteString.EMPTY, 0, 0, 100, false)));
+    assertEquals(List.of("PUT b@4=v1", "DELETE b@6"), describeChanges(mvcc().changes(b("b"), b("c"), 3, 6, 100, false)));
+    MvccStore.ChangesPage all = mvcc().changes(ZERO, ZERO, 0, 0, 100, true);
+    assertEquals(7 - 1 + 1, all.changes().size(), "six revisions, the last with two keys");
+    assertEquals("v1", all.changes().get(4).getEvent().getPrevKv().getValue().toStringUtf8(), "prev_kv of b's delete");
+    assertEquals(0, all.nextRevision());
+  }
+
+  @Test
+  void changesComeInPagesThatNeverSplitARevision() {
+    MvccStore.ChangesPage first = mvcc().changes(ZERO, ZERO, 0, 0, 5, false);
+    assertEquals(List.of("PUT a@2=v1", "PUT a@3=v2", "PUT b@4=v1", "PUT a@5=v3", "DELETE b@6"), describeChanges(first));
+    assertEquals(7, first.nextRevision());
+    MvccStore.ChangesPage second = mvcc().changes(ZERO, ZERO, 0, 0, 1, false);
+    assertEquals(3, second.nextRevision());
+    MvccStore.ChangesPage rest = mvcc().changes(ZERO, ZERO, 6, 0, 1, false);
+    assertEquals(List.of("DELETE b@6"), describeChanges(rest), "stops after the revision reaching the limit");
+    MvccStore.ChangesPage txn = mvcc().changes(ZERO, ZERO, 7, 0, 1, false);
+    assertEquals(List.of("PUT ab@7=v1", "PUT c@7=v1"), describeChanges(txn).stream().sorted().toList(),
+        "both keys of one revision in one page");
+    assertEquals(0, txn.nextRevision());
+  }
+
+  @Test
+  void changesBelowTheCompactionPointAreCompactedAndCommitTimesFindRevisions() {
+    s.apply(compaction(4));
+    assertEquals(EtcdError.COMPACTED, assertThrows(EtcdException.class,
+        () -> mvcc().changes(b("a"), com.google.protobuf.ByteString.EMPTY, 3, 0, 10, false)).error());
+    assertEquals(List.of("PUT a@5=v3"), describeChanges(mvcc().changes(b("a"), com.google.protobuf.ByteString.EMPTY,
+        0, 0, 10, false)), "from the oldest revision held");
+    // the fixture's commands carry no commit time (0): every revision held was committed "at 0"
+    assertEquals(7, mvcc().revisionAt(0)[0]);
+    assertEquals(0, mvcc().revisionAt(-1)[0]);
+    s.apply(KvStoreFixture.cmd(KvStoreFixture.putReq("x", "1").build()).toBuilder().setCommittedAtUnixMs(5000)
+        .setPrincipal("alice").build());
+    s.apply(KvStoreFixture.cmd(KvStoreFixture.putReq("x", "2").build()).toBuilder().setCommittedAtUnixMs(9000).build());
+    assertEquals(7, mvcc().revisionAt(4999)[0]);
+    assertEquals(8, mvcc().revisionAt(5000)[0]);
+    assertEquals(9, mvcc().revisionAt(1_000_000)[0]);
+    assertEquals(9000, mvcc().revisionAt(1_000_000)[1]);
+    io.etcsql.grpcapi.etcsqlpb.Change c = mvcc().changes(b("x"), com.google.protobuf.ByteString.EMPTY, 0, 0, 10, false)
+        .changes().get(0);
+    assertEquals(5000, c.getCommittedAtUnixMs());
+    assertEquals("alice", c.getPrincipal());
+  }
+
   // ---------------------------------------------------------------- compaction
 
   @Test

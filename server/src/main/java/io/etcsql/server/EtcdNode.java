@@ -92,6 +92,7 @@ public final class EtcdNode implements Closeable {
         .addService(decoding.apply(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
             config.electionTimeoutMs()), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new HistoryService(raft, headers, reads), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)));
     for (InetSocketAddress addr : config.clientListenAddresses()) {
       NettyServerBuilder b = NettyServerBuilder.forAddress(addr)

@@ -109,6 +109,42 @@ public final class EtcdClient implements AutoCloseable {
     return WatchGrpc.newStub(channels.get(current)).watch(responses);
   }
 
+  /** Whether the members serve etcsql's History service (null: not asked yet). */
+  private volatile Boolean history;
+
+  /**
+   * A page of etcsql's History.Changes, or null when the server has no History service (a plain
+   * etcd): the caller reads history with a Watch instead.
+   */
+  io.etcsql.grpcapi.etcsqlpb.ChangesResponse changes(io.etcsql.grpcapi.etcsqlpb.ChangesRequest request) {
+    return historyCall(ch -> io.etcsql.grpcapi.etcsqlpb.HistoryGrpc.newBlockingStub(ch)
+        .withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).changes(request));
+  }
+
+  /** etcsql's History.RevisionAt, or null over a plain etcd. */
+  io.etcsql.grpcapi.etcsqlpb.RevisionAtResponse revisionAt(long unixMs) {
+    return historyCall(ch -> io.etcsql.grpcapi.etcsqlpb.HistoryGrpc.newBlockingStub(ch)
+        .withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .revisionAt(io.etcsql.grpcapi.etcsqlpb.RevisionAtRequest.newBuilder().setUnixMs(unixMs).build()));
+  }
+
+  private <T> T historyCall(Function<Channel, T> rpc) {
+    if (Boolean.FALSE.equals(history)) {
+      return null;
+    }
+    try {
+      T r = call(rpc);
+      history = true;
+      return r;
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+        history = false;
+        return null;
+      }
+      throw e;
+    }
+  }
+
   LeaseLeasesResponse leases() {
     return call(ch -> LeaseGrpc.newBlockingStub(ch).withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)
         .leaseLeases(LeaseLeasesRequest.getDefaultInstance()));

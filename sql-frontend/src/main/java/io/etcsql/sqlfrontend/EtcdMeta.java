@@ -229,6 +229,7 @@ final class EtcdMeta extends JdbcMeta {
           case UNAVAILABLE -> "08006";
           case DEADLINE_EXCEEDED -> "HYT00";
           case PERMISSION_DENIED, UNAUTHENTICATED -> "28000";
+          case UNIMPLEMENTED -> "0A000";
           default -> "HY000";
         };
         message = x.getMessage();

@@ -28,17 +28,20 @@ import org.apache.calcite.schema.impl.AbstractTable;
 import org.apache.calcite.sql.type.SqlTypeName;
 
 /**
- * Table {@code revisions}: one row per change still in history (etcd's events), read with a
- * Watch from a start revision up to the revision current when the scan began. Conditions on
- * {@code key} (=, ranges, LIKE prefix) choose the watched key range and conditions on
- * {@code revision} (or {@code mod_revision}) its start and end, so the history of one key or
- * prefix is read without the rest. {@code committed_at} and {@code principal} are NULL: the
- * etcd API does not carry them.
+ * Table {@code revisions}: one row per change still in history (etcd's events), from a start
+ * revision up to the revision current when the scan began. Conditions on {@code key} (=, ranges,
+ * LIKE prefix) choose the key range read and conditions on {@code revision} (or
+ * {@code mod_revision}) its start and end. Over etcsql the rows come from its History service,
+ * through the key index (one key's history without reading the rest), with {@code committed_at}
+ * and {@code principal}; over a plain etcd they come from a Watch on that range, and those two
+ * columns are NULL.
  */
 final class RevisionsTable extends AbstractTable implements FilterableTable {
   static final int REVISION = 0;
   static final int KEY = 1;
   static final int MOD_REVISION = 6;
+  static final int COMMITTED_AT = 9;
+  static final int PRINCIPAL = 10;
 
   private final EtcdClient etcd;
 
@@ -113,7 +116,8 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
     return new AbstractEnumerable<>() {
       @Override
       public Enumerator<Object[]> enumerator() {
-        History h = new History(watched, from, to);
+        ChangePages pages = ChangePages.open(etcd, watched, from, to);
+        Finishable h = pages != null ? pages : new History(watched, from, to);
         return new Enumerator<>() {
           private Object[] current;
 
@@ -152,6 +156,89 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
     return new KvQuery.KeyRange(first.key(), end);
   }
 
+  /** A history reader that a query may stop early. */
+  private interface Finishable extends Iterator<Object[]> {
+    void finish();
+  }
+
+  /**
+   * The history through etcsql's History service, one page at a time: read through the key
+   * index (one key's history costs that key's changes), with commit time and principal. Rows
+   * below the compaction point are gone, so a start below it (or a compaction during the scan)
+   * resumes at the oldest revision held.
+   */
+  private static final class ChangePages implements Finishable {
+    private final EtcdClient etcd;
+    private final KvQuery.KeyRange range;
+    private final long target;
+    private long next;
+    private Iterator<io.etcsql.grpcapi.etcsqlpb.Change> page;
+    private boolean more;
+
+    private ChangePages(EtcdClient etcd, KvQuery.KeyRange range, long target, io.etcsql.grpcapi.etcsqlpb.ChangesResponse first) {
+      this.etcd = etcd;
+      this.range = range;
+      this.target = target;
+      take(first);
+    }
+
+    /** The reader, or null when the server has no History service. */
+    static ChangePages open(EtcdClient etcd, KvQuery.KeyRange range, long from, long to) {
+      io.etcsql.grpcapi.etcsqlpb.ChangesResponse first = fetch(etcd, range, from <= 1 ? 0 : from, to);
+      if (first == null) {
+        return null;
+      }
+      return new ChangePages(etcd, range, to == 0 ? first.getHeader().getRevision() : to, first);
+    }
+
+    private static io.etcsql.grpcapi.etcsqlpb.ChangesResponse fetch(EtcdClient etcd, KvQuery.KeyRange range, long from,
+        long to) {
+      io.etcsql.grpcapi.etcsqlpb.ChangesRequest.Builder req = io.etcsql.grpcapi.etcsqlpb.ChangesRequest.newBuilder()
+          .setKey(range.key()).setRangeEnd(range.end()).setMinRevision(from).setMaxRevision(to).setPrevKv(true);
+      try {
+        return Errors.call(() -> etcd.changes(req.build()), from, etcd);
+      } catch (Errors.EtcdApiException e) {
+        if (!(e.getCause() instanceof io.grpc.StatusRuntimeException s
+            && Errors.COMPACTED.equals(s.getStatus().getDescription()))) {
+          throw e;
+        }
+        return Errors.call(() -> etcd.changes(req.setMinRevision(0).build()), from, etcd);
+      }
+    }
+
+    private void take(io.etcsql.grpcapi.etcsqlpb.ChangesResponse r) {
+      page = r.getChangesList().iterator();
+      more = r.getMore();
+      next = r.getNextRevision();
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (!page.hasNext() && more) {
+        take(fetch(etcd, range, next, target));
+      }
+      return page.hasNext();
+    }
+
+    @Override
+    public Object[] next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      io.etcsql.grpcapi.etcsqlpb.Change c = page.next();
+      Object[] row = row(c.getEvent());
+      row[COMMITTED_AT] = c.getCommittedAtUnixMs();
+      row[PRINCIPAL] = c.getPrincipal().isEmpty() ? null : c.getPrincipal();
+      return row;
+    }
+
+    @Override
+    public void finish() {
+      more = false;
+      page = java.util.Collections.emptyIterator();
+    }
+  }
+
   private static Object[] row(Event e) {
     io.etcsql.grpcapi.mvccpb.KeyValue kv = e.getKv();
     boolean put = e.getType() == Event.EventType.PUT;
@@ -174,7 +261,7 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
    * start), one response at a time: the stream asks the server for the next response only
    * when the previous one has been read, so a long history is never held in memory.
    */
-  private final class History implements Iterator<Object[]> {
+  private final class History implements Finishable {
     private final Deque<Object[]> rows = new ArrayDeque<>();
     private BlockingQueue<Object> responses = new LinkedBlockingQueue<>();
     private final long target;
@@ -279,7 +366,8 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
       return !rows.isEmpty();
     }
 
-    void finish() {
+    @Override
+    public void finish() {
       if (!done) {
         done = true;
         if (requests != null) {

@@ -11,6 +11,7 @@ import io.etcsql.kvstore.backend.RevisionLog;
 import io.etcsql.kvstore.backend.RevisionRecord;
 import io.etcsql.kvstore.watch.HistoryReader;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -257,30 +258,156 @@ public final class MvccStore implements HistoryReader {
 
   @Override
   public List<Event> events(byte[] key, byte[] rangeEnd, long fromRevision, long toRevision, int maxEvents) {
-    ByteString k = ByteString.copyFrom(key);
-    ByteString end = ByteString.copyFrom(rangeEnd);
     List<Event> out = new ArrayList<>();
     compactLock.readLock().lock();
     try {
       if (fromRevision < compactRevision) {
         throw EtcdError.COMPACTED.exception();
       }
-      long to = Math.min(toRevision, currentRevision);
-      for (long main = Math.max(1, fromRevision); main <= to && out.size() < maxEvents; main++) {
-        RevisionRecord first = firstSurviving(main);
-        if (first == null) {
-          continue; // a main revision whose records were all compacted away
+      scanRevisions(ByteString.copyFrom(key), ByteString.copyFrom(rangeEnd), fromRevision, toRevision, maxEvents,
+          rec -> out.add(toEvent(rec, rec.mainRevision())));
+      return out;
+    } finally {
+      compactLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Reads the records of keys in [k, end) revision by revision from {@code from} up to {@code to}
+   * (at most the current revision), stopping after the revision at which {@code max} records were
+   * given. Returns the last revision read. The caller holds the compaction read lock.
+   */
+  private long scanRevisions(ByteString k, ByteString end, long from, long to, int max,
+      java.util.function.Consumer<RevisionRecord> sink) {
+    long last = Math.min(to, currentRevision);
+    int given = 0;
+    long main = Math.max(1, from);
+    for (; main <= last && given < max; main++) {
+      RevisionRecord first = firstSurviving(main);
+      if (first == null) {
+        continue; // a main revision whose records were all compacted away
+      }
+      int subs = first.subsInMain();
+      for (int sub = first.subRevision(); sub < subs; sub++) {
+        RevisionRecord rec = sub == first.subRevision() ? first : log.read(main, sub, true);
+        if (rec == null || !KeyTree.inRange(rec.key(), k, end)) {
+          continue;
         }
-        int subs = first.subsInMain();
-        for (int sub = first.subRevision(); sub < subs; sub++) {
-          RevisionRecord rec = sub == first.subRevision() ? first : log.read(main, sub, true);
-          if (rec == null || !KeyTree.inRange(rec.key(), k, end)) {
-            continue;
+        sink.accept(rec);
+        given++;
+      }
+    }
+    return main - 1;
+  }
+
+  /** Keys in a range above which {@link #changes} reads revision by revision instead of key by key. */
+  private static final int CHANGES_BY_KEY_MAX_KEYS = 10_000;
+
+  /** A page of {@link #changes}: the changes, and the revision to ask from next (0: no more). */
+  public record ChangesPage(List<io.etcsql.grpcapi.etcsqlpb.Change> changes, long nextRevision) {
+  }
+
+  /**
+   * The changes to keys in [key, end) with revisions in [from, to] (0: the oldest held, the
+   * current), oldest first, with commit time and principal: about {@code limit} of them, never
+   * splitting a revision. A range of few keys is read through the key index, so the cost is that
+   * of those keys' history, not of the log.
+   */
+  public ChangesPage changes(ByteString key, ByteString end, long from, long to, int limit, boolean prevKv) {
+    compactLock.readLock().lock();
+    try {
+      long lo = from == 0 ? Math.max(1, compactRevision) : from;
+      if (lo < compactRevision) {
+        throw EtcdError.COMPACTED.exception();
+      }
+      long hi = to == 0 ? currentRevision : Math.min(to, currentRevision);
+      List<RevisionRecord> records = new ArrayList<>();
+      long last = byKey(key, end, lo, hi, limit, records);
+      if (last < 0) {
+        last = scanRevisions(key, end, lo, hi, limit, records::add);
+      }
+      List<io.etcsql.grpcapi.etcsqlpb.Change> out = new ArrayList<>(records.size());
+      for (RevisionRecord rec : records) {
+        Event.Builder e = toEvent(rec, rec.mainRevision()).toBuilder();
+        if (prevKv) {
+          KeyValue prev = previous(rec.key().toByteArray(), rec.mainRevision());
+          if (prev != null) {
+            e.setPrevKv(prev);
           }
-          out.add(toEvent(rec, main));
+        }
+        out.add(io.etcsql.grpcapi.etcsqlpb.Change.newBuilder().setEvent(e)
+            .setCommittedAtUnixMs(rec.committedAtUnixMs()).setPrincipal(rec.principal()).build());
+      }
+      return new ChangesPage(out, last < hi ? last + 1 : 0);
+    } finally {
+      compactLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * {@link #changes} through the key index: the indexed revisions of each key in range, sorted,
+   * cut after the revision that reaches {@code limit}. Returns the last revision covered, or -1
+   * when the range holds too many keys for this to pay.
+   */
+  private long byKey(ByteString key, ByteString end, long lo, long hi, int limit, List<RevisionRecord> out) {
+    Collection<KeyIndex> keys = index.range(key, end);
+    if (keys.size() > CHANGES_BY_KEY_MAX_KEYS) {
+      return -1;
+    }
+    List<Revision> revs = new ArrayList<>();
+    for (KeyIndex ki : keys) {
+      for (Revision r : ki.revisions()) {
+        if (r.main() >= lo && r.main() <= hi) {
+          revs.add(r);
         }
       }
-      return out;
+    }
+    revs.sort(Comparator.comparingLong(Revision::main).thenComparingInt(Revision::sub));
+    long last = hi;
+    for (int i = 0; i < revs.size(); i++) {
+      Revision r = revs.get(i);
+      if (i >= limit && r.main() != revs.get(i - 1).main()) {
+        last = revs.get(i - 1).main();
+        break;
+      }
+      RevisionRecord rec = log.read(r.main(), r.sub(), true);
+      if (rec == null) {
+        throw new IllegalStateException("store inconsistency: the key index holds revision " + r.main() + "_" + r.sub()
+            + " of " + r.main() + " but the revision log has no record of it");
+      }
+      out.add(rec);
+    }
+    return last;
+  }
+
+  /**
+   * The newest revision committed at or before {@code unixMs} (commit times never decrease
+   * along the log), searched among the revisions still held; 0 if the moment is before them.
+   * Returns {revision, its commit time}.
+   */
+  public long[] revisionAt(long unixMs) {
+    compactLock.readLock().lock();
+    try {
+      long lo = Math.max(1, compactRevision);
+      long hi = currentRevision;
+      long found = 0;
+      long foundAt = 0;
+      while (lo <= hi) {
+        long mid = lo + (hi - lo) / 2;
+        RevisionRecord first = firstSurviving(mid);
+        if (first == null) {
+          lo = mid + 1; // nothing held at this revision: look later
+          continue;
+        }
+        if (first.committedAtUnixMs() <= unixMs) {
+          found = mid;
+          foundAt = first.committedAtUnixMs();
+          lo = mid + 1;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      return new long[] {found, foundAt};
     } finally {
       compactLock.readLock().unlock();
     }

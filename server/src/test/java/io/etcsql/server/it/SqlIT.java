@@ -396,7 +396,7 @@ class SqlIT {
   }
 
   @Test
-  void revisionsHoldsEveryChangeOfAKeyReadWithAWatchOnThatKeyOnly() throws SQLException {
+  void revisionsHoldsEveryChangeOfAKeyAndReadsOnlyThatKeysHistory() throws SQLException {
     long r1 = Cluster.json(ctl.ok("put", "/hist/k", "one", "-w", "json")).get("header").get("revision").asLong();
     ctl.ok("put", "/hist/other", "x");
     ctl.ok("put", "/hist/k", "two");
@@ -413,10 +413,44 @@ class SqlIT {
     assertEquals(List.of("5"), rows("SELECT COUNT(*) FROM revisions WHERE key LIKE '/hist/%'"));
     assertEquals(List.of("/hist/k|3"), rows("SELECT key, COUNT(*) FROM revisions WHERE key LIKE '/hist/%' "
         + "AND event = 'PUT' GROUP BY key HAVING COUNT(*) > 1"));
-    // the key and revision conditions are the watch's own: nothing filters above the scan
+    // the key and revision conditions are the scan's own: nothing filters above it
     String p = plan("SELECT revision FROM revisions WHERE key = '/hist/k' AND revision >= " + r1);
     assertTrue(p.contains("BindableTableScan(table=[[etcd, revisions]], filters=[[AND(=($1, '/hist/k'), >=($0, " + r1 + "))]])")
         && !p.contains("$condition"), p);
+  }
+
+  /**
+   * etcsql keeps when each change was committed: {@code revisions.committed_at} (UTC), and
+   * {@code kv_as_of(TIMESTAMP ...)} reads the keyspace as it was at a moment.
+   */
+  @Test
+  void revisionsCarryTheCommitTimeAndKvAsOfReadsAtATimestamp() throws Exception {
+    long t0 = System.currentTimeMillis();
+    ctl.ok("put", "/time/k", "v1");
+    Thread.sleep(1100);
+    long t1 = System.currentTimeMillis();
+    Thread.sleep(1100);
+    ctl.ok("put", "/time/k", "v2");
+    long t2 = System.currentTimeMillis();
+    java.util.Calendar utc = java.util.Calendar.getInstance(java.util.TimeZone.getTimeZone("UTC"));
+    List<Long> times = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT committed_at, principal FROM revisions WHERE key = '/time/k'")) {
+      while (rs.next()) {
+        times.add(rs.getTimestamp(1, utc).getTime());
+        assertEquals(null, rs.getString(2), "no authenticated user: no principal");
+      }
+    }
+    assertEquals(2, times.size());
+    assertTrue(times.get(0) >= t0 - 1000 && times.get(0) <= t1, times + " vs " + t0 + ".." + t1);
+    assertTrue(times.get(1) > t1 && times.get(1) <= t2 + 1000, times + " vs " + t1 + ".." + t2);
+    String at = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS")
+        .withZone(java.time.ZoneOffset.UTC).format(java.time.Instant.ofEpochMilli(t1));
+    assertEquals(List.of("v1"), rows("SELECT value FROM kv_as_of('" + at + "') WHERE key = '/time/k'"));
+    assertEquals(List.of("1"), rows("SELECT COUNT(*) FROM TABLE(kv_as_of('" + java.time.Instant.ofEpochMilli(t1)
+        .atOffset(java.time.ZoneOffset.ofHours(2)) + "')) WHERE key LIKE '/time/%'"), "ISO-8601 with an offset");
+    SQLException bad = assertThrows(SQLException.class, () -> rows("SELECT * FROM kv_as_of('yesterday')"));
+    assertTrue(bad.getMessage().contains("cannot read 'yesterday' as a moment"), bad.getMessage());
   }
 
   @Test
