@@ -34,6 +34,27 @@ public record KvQuery(List<KeyRange> ranges, long minModRevision, long maxModRev
       return end.isEmpty();
     }
 
+    /** Whether {@code k} is in this range (etcd's conventions for {@code end}). */
+    boolean contains(ByteString k) {
+      java.util.Comparator<ByteString> order = ByteString.unsignedLexicographicalComparator();
+      if (isSingle()) {
+        return k.equals(key);
+      }
+      return order.compare(k, key) >= 0 && (end.equals(EtcdClient.ZERO) || order.compare(k, end) < 0);
+    }
+
+    /** The smallest range holding this one and key {@code k}. */
+    KeyRange spanWith(ByteString k) {
+      java.util.Comparator<ByteString> order = ByteString.unsignedLexicographicalComparator();
+      ByteString start = order.compare(k, key) < 0 ? k : key;
+      if (end.equals(EtcdClient.ZERO)) {
+        return new KeyRange(start, end);
+      }
+      ByteString thisEnd = isSingle() ? key.concat(EtcdClient.ZERO) : end;
+      ByteString kEnd = k.concat(EtcdClient.ZERO);
+      return new KeyRange(start, order.compare(kEnd, thisEnd) > 0 ? kEnd : thisEnd);
+    }
+
     @Override
     public String toString() {
       if (isSingle()) {

@@ -3,7 +3,6 @@ package io.etcsql.sqlfrontend;
 import com.google.protobuf.ByteString;
 import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
 import io.etcsql.grpcapi.etcdserverpb.WatchCreateRequest;
-import io.etcsql.grpcapi.etcdserverpb.WatchProgressRequest;
 import io.etcsql.grpcapi.etcdserverpb.WatchRequest;
 import io.etcsql.grpcapi.etcdserverpb.WatchResponse;
 import io.etcsql.grpcapi.mvccpb.Event;
@@ -257,31 +256,53 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
   }
 
   /**
-   * The events of one watch, from {@code from} to {@code to} (or the revision current at the
-   * start), one response at a time: the stream asks the server for the next response only
-   * when the previous one has been read, so a long history is never held in memory.
+   * The history over a plain etcd: the events of a watch from {@code from} up to {@code to} (or
+   * the revision current at the start), one response at a time (the stream asks for the next
+   * response only when the previous one has been read, so a long history is never held in
+   * memory).
+   *
+   * <p>When have all events up to the target arrived? Only an event at or past the target says
+   * so: etcd 3.4 answers a progress request at once with the current revision even while an old
+   * watch is still catching up (1000 revisions per pass), and sends nothing for a watch whose
+   * range has no more events. So the watch also covers a key changed at the target revision
+   * (learned first with a watch on every key from the target): it spans this range and that key,
+   * events of other keys are dropped, and the event at the target ends the read.
    */
   private final class History implements Finishable {
+    private static final long WATCH = 1;
+    private static final long FENCE = 2;
+
     private final Deque<Object[]> rows = new ArrayDeque<>();
     private BlockingQueue<Object> responses = new LinkedBlockingQueue<>();
     private final long target;
-    /** The watched keys (kept to restart the watch at the compaction point). */
-    private KvQuery.KeyRange range;
+    private final KvQuery.KeyRange range;
+    private final long from;
+    /** The range watched: this range and a key changed at the target revision (null until known). */
+    private KvQuery.KeyRange watched;
     private io.grpc.stub.ClientCallStreamObserver<WatchRequest> requests;
     private boolean done;
 
     History(KvQuery.KeyRange range, long from, long to) {
+      this.range = range;
+      this.from = from;
       long current = Errors.call(() -> etcd.range(RangeRequest.newBuilder().setKey(EtcdClient.ZERO).setCountOnly(true)
           .build()), 0, etcd).getHeader().getRevision();
       target = to == 0 ? current : Math.min(to, current);
-      if (from > target) {
-        done = true;
+      if (from > target || target <= 1) {
+        done = true; // nothing asked for, or an empty store (revision 1 has no event)
         return;
       }
-      start(range, from);
+      open();
+      // first learn a key changed at the target revision
+      requests.onNext(create(KvQuery.KeyRange.ALL, target, FENCE));
     }
 
-    private void start(KvQuery.KeyRange range, long from) {
+    private static WatchRequest create(KvQuery.KeyRange r, long from, long id) {
+      return WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
+          .setKey(r.key()).setRangeEnd(r.end()).setStartRevision(from).setWatchId(id).setPrevKv(id == WATCH)).build();
+    }
+
+    private void open() {
       BlockingQueue<Object> queue = new LinkedBlockingQueue<>(); // this stream's own: a canceled one may still speak
       responses = queue;
       requests = (io.grpc.stub.ClientCallStreamObserver<WatchRequest>) etcd.watch(
@@ -306,9 +327,11 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
               queue.add(new IllegalStateException("the watch stream ended"));
             }
           });
-      requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
-          .setKey(range.key()).setRangeEnd(range.end()).setStartRevision(from).setPrevKv(true)).build());
-      this.range = range;
+    }
+
+    private RuntimeException failure(String why, io.grpc.Status.Code code, Throwable cause) {
+      finish();
+      return new Errors.EtcdApiException("reading history failed: " + why, code, cause);
     }
 
     @Override
@@ -316,51 +339,61 @@ final class RevisionsTable extends AbstractTable implements FilterableTable {
       while (rows.isEmpty() && !done) {
         Object next;
         try {
-          next = responses.poll(200, TimeUnit.MILLISECONDS);
+          next = responses.poll(EtcdClient.CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          finish();
-          throw new IllegalStateException("interrupted while reading history", e);
+          throw failure("interrupted", io.grpc.Status.Code.CANCELLED, e);
         }
         if (next == null) {
-          // caught up with no event at the target revision: a progress notification says so
-          requests.onNext(WatchRequest.newBuilder().setProgressRequest(WatchProgressRequest.getDefaultInstance()).build());
-          continue;
+          throw failure("etcd sent nothing for " + EtcdClient.CALL_TIMEOUT_MS + " ms",
+              io.grpc.Status.Code.DEADLINE_EXCEEDED, null);
         }
         if (next instanceof Throwable t) {
-          finish();
-          throw new Errors.EtcdApiException("reading history failed: " + t.getMessage(),
-              io.grpc.Status.fromThrowable(t).getCode(), t);
+          throw failure(t.getMessage(), io.grpc.Status.fromThrowable(t).getCode(), t);
         }
         WatchResponse r = (WatchResponse) next;
         requests.request(1);
         if (r.getCompactRevision() != 0) {
+          if (r.getWatchId() != WATCH || r.getCompactRevision() > target) {
+            throw failure("history up to revision " + target + " was compacted while it was read",
+                io.grpc.Status.Code.OUT_OF_RANGE, null);
+          }
           // history before the compaction point is gone: start there
           requests.cancel("restarting after compaction", null);
-          if (r.getCompactRevision() > target) {
-            done = true;
-          } else {
-            start(range, r.getCompactRevision());
-          }
+          open();
+          requests.onNext(create(watched, r.getCompactRevision(), WATCH));
           continue;
         }
         if (r.getCanceled()) {
-          finish();
-          throw new Errors.EtcdApiException("reading history failed: " + r.getCancelReason(),
-              io.grpc.Status.Code.UNKNOWN, null);
+          if (r.getWatchId() == FENCE) {
+            continue; // canceled by us
+          }
+          throw failure(r.getCancelReason(), io.grpc.Status.Code.UNKNOWN, null);
+        }
+        if (r.getEventsCount() == 0) {
+          continue; // created, or a progress notification
+        }
+        if (r.getWatchId() == FENCE) {
+          if (watched == null) {
+            watched = range.spanWith(r.getEvents(0).getKv().getKey());
+            requests.onNext(WatchRequest.newBuilder().setCancelRequest(
+                io.etcsql.grpcapi.etcdserverpb.WatchCancelRequest.newBuilder().setWatchId(FENCE)).build());
+            requests.onNext(create(watched, from, WATCH));
+          }
+          continue;
         }
         for (Event e : r.getEventsList()) {
-          if (e.getKv().getModRevision() > target) {
+          long rev = e.getKv().getModRevision();
+          if (rev > target) {
             finish();
             break;
           }
-          rows.add(row(e));
-        }
-        if (!r.getCreated() && r.getEventsCount() == 0 && r.getHeader().getRevision() >= target) {
-          finish(); // a progress notification: every event up to its revision was sent
-        }
-        if (!rows.isEmpty() && (long) rows.peekLast()[REVISION] >= target) {
-          finish();
+          if (range.contains(e.getKv().getKey())) {
+            rows.add(row(e));
+          }
+          if (rev == target) {
+            finish(); // the events of the target revision come in one response
+          }
         }
       }
       return !rows.isEmpty();

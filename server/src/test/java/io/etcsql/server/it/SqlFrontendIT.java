@@ -32,6 +32,7 @@ import org.junit.jupiter.api.TestInstance;
  * NULL over etcd, and {@code kv_as_of} is refused there.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class SqlFrontendIT {
   private static final Path ETCD = Path.of(System.getProperty("etcsql.it.etcd", "/usr/bin/etcd"));
 
@@ -156,6 +157,57 @@ class SqlFrontendIT {
     SQLException e = assertThrows(SQLException.class, () -> rows(etcdUrl, "SELECT * FROM kv_as_of('2026-01-01 00:00:00')"));
     assertEquals("0A000", e.getSQLState(), e.getMessage());
     assertTrue(e.getMessage().contains("kv_as_of needs the commit times etcsql keeps"), e.getMessage());
+  }
+
+  /**
+   * Over etcd the history comes from a Watch, and the end of an old watch's catch-up is found with
+   * a watch that also covers a key changed at the query's revision, not with progress requests
+   * (etcd 3.4 answers those at once, even mid catch-up). Here etcd holds 100,000 revisions; one
+   * key changed 50 times among them, the last change long before the end, and another key never
+   * changed at all.
+   */
+  @Test
+  @org.junit.jupiter.api.Order(Integer.MAX_VALUE) // last: afterwards etcd holds far more than etcsql
+  void aKeysHistoryAmongManyRevisionsIsCompleteOverEtcd() throws Exception {
+    int port = Integer.parseInt(etcdCtl.endpoints().split(":")[1]);
+    io.grpc.ManagedChannel ch = io.grpc.Grpc.newChannelBuilderForAddress("127.0.0.1", port,
+        io.grpc.InsecureChannelCredentials.create()).build();
+    try {
+      var kv = io.etcsql.grpcapi.etcdserverpb.KVGrpc.newStub(ch);
+      java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(200);
+      java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+      for (int i = 0; i < 100_000; i++) {
+        String key = i % 1000 == 0 && i < 50_000 ? "/many/k" : "/many/other/" + (i % 5000);
+        inFlight.acquire();
+        kv.put(io.etcsql.grpcapi.etcdserverpb.PutRequest.newBuilder().setKey(com.google.protobuf.ByteString.copyFromUtf8(key))
+            .setValue(com.google.protobuf.ByteString.copyFromUtf8("v" + i)).build(), new io.grpc.stub.StreamObserver<>() {
+              @Override
+              public void onNext(io.etcsql.grpcapi.etcdserverpb.PutResponse r) {
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                failed.set(t);
+                inFlight.release();
+              }
+
+              @Override
+              public void onCompleted() {
+                inFlight.release();
+              }
+            });
+      }
+      inFlight.acquire(200);
+      assertEquals(null, failed.get());
+    } finally {
+      ch.shutdownNow();
+    }
+    List<String> history = rows(etcdUrl, "SELECT value FROM revisions WHERE key = '/many/k'");
+    assertEquals(50, history.size(), history.toString());
+    assertEquals("v0", history.get(0));
+    assertEquals("v49000", history.get(49));
+    assertEquals(List.of("0"), rows(etcdUrl, "SELECT COUNT(*) FROM revisions WHERE key = '/many/never'"));
+    assertEquals(List.of("5000"), rows(etcdUrl, "SELECT COUNT(DISTINCT key) FROM revisions WHERE key LIKE '/many/other/%'"));
   }
 
   @Test
