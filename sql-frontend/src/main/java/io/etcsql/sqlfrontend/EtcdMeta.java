@@ -79,15 +79,30 @@ final class EtcdMeta extends JdbcMeta {
   @Override
   public ExecuteResult prepareAndExecute(StatementHandle h, String sql, long maxRowCount, int maxRowsInFirstFrame,
       PrepareCallback callback) throws NoSuchStatementException {
-    SqlTransaction tx = transactions.get(h.connectionId);
-    SqlTransaction before = SqlTransaction.enter(tx);
-    try {
+    return inTransaction(h, tx -> {
       SqlWrites.Parsed node = SqlWrites.parse(sql);
       if (SqlWrites.isWrite(node)) {
         long n = writes.execute(getConnection(h.connectionId), SqlWrites.plan(node), List.of(), tx);
         return new ExecuteResult(List.of(MetaResultSet.count(h.connectionId, h.id, n)));
       }
-      return super.prepareAndExecute(h, sql, maxRowCount, maxRowsInFirstFrame, callback);
+      return super.prepareAndExecute(h, sql, maxRowCount, frameRows(maxRowsInFirstFrame), callback);
+    });
+  }
+
+  /** What a statement does, in its connection's transaction (null with auto-commit). */
+  private interface Work<T> {
+    T run(SqlTransaction tx) throws SQLException, NoSuchStatementException;
+  }
+
+  /**
+   * Runs a statement with its connection's transaction current on this thread (so that scans
+   * of kv read and record through it); errors become the SQL errors a client gets.
+   */
+  private <T> T inTransaction(StatementHandle h, Work<T> work) throws NoSuchStatementException {
+    SqlTransaction tx = transactions.get(h.connectionId);
+    SqlTransaction before = SqlTransaction.enter(tx);
+    try {
+      return work.run(tx);
     } catch (SQLException | RuntimeException | Error e) {
       throw sqlError(e);
     } finally {
@@ -98,25 +113,86 @@ final class EtcdMeta extends JdbcMeta {
   @Override
   public ExecuteResult execute(StatementHandle h, List<TypedValue> parameterValues, int maxRowsInFirstFrame)
       throws NoSuchStatementException {
-    SqlTransaction tx = transactions.get(h.connectionId);
-    SqlTransaction before = SqlTransaction.enter(tx);
-    try {
+    return inTransaction(h, tx -> {
       SqlWrites.Plan plan = preparedWrites.get(id(h));
       if (plan != null) {
-        Calendar utc = Calendar.getInstance(TimeZone.getTimeZone("UTC"), Locale.ROOT);
-        List<Object> params = new ArrayList<>();
-        for (TypedValue v : parameterValues) {
-          params.add(v == null ? null : v.toJdbc(utc));
-        }
-        long n = writes.execute(getConnection(h.connectionId), plan, params, tx);
+        long n = writes.execute(getConnection(h.connectionId), plan, jdbcValues(parameterValues), tx);
         return new ExecuteResult(List.of(MetaResultSet.count(h.connectionId, h.id, n)));
       }
-      return super.execute(h, parameterValues, maxRowsInFirstFrame);
-    } catch (SQLException | RuntimeException | Error e) {
-      throw sqlError(e);
-    } finally {
-      SqlTransaction.enter(before);
+      return super.execute(h, parameterValues, frameRows(maxRowsInFirstFrame));
+    });
+  }
+
+  /**
+   * Rows per frame sent to the client: at least {@link #FRAME_ROWS}. Avatica's client asks for
+   * its fetch size (100 by default), and each frame is one HTTP round trip; a frame of 10,000
+   * rows of a few hundred bytes is a few MB, still one bounded piece of a large result.
+   */
+  static int frameRows(int requested) {
+    return requested <= 0 ? FRAME_ROWS : Math.max(requested, FRAME_ROWS);
+  }
+
+  static final int FRAME_ROWS = 10_000;
+
+  private static List<Object> jdbcValues(List<TypedValue> parameterValues) {
+    Calendar utc = Calendar.getInstance(TimeZone.getTimeZone("UTC"), Locale.ROOT);
+    List<Object> params = new ArrayList<>();
+    for (TypedValue v : parameterValues) {
+      params.add(v == null ? null : v.toJdbc(utc));
     }
+    return params;
+  }
+
+  /**
+   * A batch of a prepared write: each set of parameters runs as the statement would (with
+   * auto-commit, each its own Txn; in a transaction, buffered). Stops at the first failure, as
+   * JDBC allows; the sets before it stay done.
+   */
+  @Override
+  public ExecuteBatchResult executeBatch(StatementHandle h, List<List<TypedValue>> parameterValues)
+      throws NoSuchStatementException {
+    SqlWrites.Plan plan = preparedWrites.get(id(h));
+    if (plan == null) {
+      return super.executeBatch(h, parameterValues);
+    }
+    return inTransaction(h, tx -> {
+      long[] counts = new long[parameterValues.size()];
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] = writes.execute(getConnection(h.connectionId), plan, jdbcValues(parameterValues.get(i)), tx);
+      }
+      return new ExecuteBatchResult(counts);
+    });
+  }
+
+  /** The same, as the protobuf transport delivers it. */
+  @Override
+  public ExecuteBatchResult executeBatchProtobuf(StatementHandle h,
+      List<org.apache.calcite.avatica.proto.Requests.UpdateBatch> updateBatches) throws NoSuchStatementException {
+    if (!preparedWrites.containsKey(id(h))) {
+      return super.executeBatchProtobuf(h, updateBatches);
+    }
+    List<List<TypedValue>> values = new ArrayList<>();
+    for (org.apache.calcite.avatica.proto.Requests.UpdateBatch b : updateBatches) {
+      values.add(b.getParameterValuesList().stream().map(TypedValue::fromProto).toList());
+    }
+    return executeBatch(h, values);
+  }
+
+  /** A batch of statements ({@code Statement.addBatch}): each runs as on its own. */
+  @Override
+  public ExecuteBatchResult prepareAndExecuteBatch(StatementHandle h, List<String> sqlCommands)
+      throws NoSuchStatementException {
+    return inTransaction(h, tx -> {
+      long[] counts = new long[sqlCommands.size()];
+      for (int i = 0; i < counts.length; i++) {
+        SqlWrites.Parsed node = SqlWrites.parse(sqlCommands.get(i));
+        if (!SqlWrites.isWrite(node)) {
+          throw new SQLException("a batch holds only INSERT, UPSERT, UPDATE and DELETE statements", "42000");
+        }
+        counts[i] = writes.execute(getConnection(h.connectionId), SqlWrites.plan(node), List.of(), tx);
+      }
+      return new ExecuteBatchResult(counts);
+    });
   }
 
   @Override
@@ -137,7 +213,7 @@ final class EtcdMeta extends JdbcMeta {
       throws NoSuchStatementException, MissingResultsException {
     SqlTransaction before = SqlTransaction.enter(transactions.get(h.connectionId));
     try {
-      return super.fetch(h, offset, fetchMaxRowCount);
+      return super.fetch(h, offset, frameRows(fetchMaxRowCount));
     } catch (RuntimeException | Error e) {
       throw sqlError(e);
     } finally {

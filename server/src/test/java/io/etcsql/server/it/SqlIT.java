@@ -362,6 +362,62 @@ class SqlIT {
   }
 
   @Test
+  void batchesRunEverySetOfParametersAndCommitAsOneTxnInATransaction() throws SQLException {
+    try (Connection c = DriverManager.getConnection(url);
+        PreparedStatement ps = c.prepareStatement("UPSERT INTO kv (key, value) VALUES (?, ?)")) {
+      for (int i = 0; i < 3; i++) {
+        ps.setString(1, "/batch/" + i);
+        ps.setString(2, "v" + i);
+        ps.addBatch();
+      }
+      long start = revision();
+      assertEquals(List.of(1, 1, 1), java.util.Arrays.stream(ps.executeBatch()).boxed().toList());
+      assertEquals(start + 3, revision(), "with auto-commit, each set of parameters is its own Txn");
+      c.setAutoCommit(false);
+      for (int i = 3; i < 5; i++) {
+        ps.setString(1, "/batch/" + i);
+        ps.setString(2, "v" + i);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+      try (Statement s = c.createStatement()) {
+        s.addBatch("DELETE FROM kv WHERE key = '/batch/0'");
+        s.addBatch("UPDATE kv SET value = 'one' WHERE key = '/batch/1'");
+        assertEquals(List.of(1, 1), java.util.Arrays.stream(s.executeBatch()).boxed().toList());
+      }
+      assertEquals(start + 3, revision(), "nothing before COMMIT");
+      c.commit();
+      assertEquals(start + 4, revision(), "the transaction's batches commit as one Txn");
+    }
+    assertEquals("/batch/1\none\n/batch/2\nv2\n/batch/3\nv3\n/batch/4\nv4\n", ctl.ok("get", "/batch/", "--prefix"));
+  }
+
+  /**
+   * What a JDBC tool gets: jdbc-driver/target/etcsql-jdbc.jar alone, in a class loader that sees
+   * nothing else of etcsql, connects and queries; it holds no server classes and stays small.
+   */
+  @Test
+  void theDriverJarAloneConnects() throws Exception {
+    java.nio.file.Path jar = ServerProcess.home().resolve("jdbc-driver/target/etcsql-jdbc.jar");
+    assertTrue(java.nio.file.Files.size(jar) < 10 << 20, "under 10 MB: " + java.nio.file.Files.size(jar));
+    try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(jar.toFile())) {
+      assertTrue(z.stream().noneMatch(e -> e.getName().startsWith("io/etcsql/server/")
+          || e.getName().startsWith("io/etcsql/sqlfrontend/") || e.getName().startsWith("org/apache/calcite/sql/")),
+          "no server classes");
+    }
+    try (java.net.URLClassLoader cl = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
+        ClassLoader.getPlatformClassLoader())) {
+      java.sql.Driver d = (java.sql.Driver) Class.forName("io.etcsql.jdbc.EtcsqlDriver", true, cl)
+          .getDeclaredConstructor().newInstance();
+      try (Connection c = d.connect(url, new java.util.Properties()); Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM kv WHERE key LIKE '/app/%'")) {
+        assertTrue(rs.next());
+        assertEquals(6, rs.getLong(1));
+      }
+    }
+  }
+
+  @Test
   void writesThatEtcsqlRefusesChangeNothing() throws SQLException {
     long before = revision();
     SQLException e = assertThrows(SQLException.class, () -> update("DELETE FROM members"));
