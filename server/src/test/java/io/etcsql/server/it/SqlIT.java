@@ -158,35 +158,41 @@ class SqlIT {
 
   @Test
   void aScanLargerThanAPageIsOneConsistentSnapshot() throws SQLException {
-    StringBuilder txn = new StringBuilder();
-    for (int batch = 0; batch < 25; batch++) {
-      txn.setLength(0);
-      txn.append("\n"); // no compares
-      for (int i = 0; i < 100; i++) {
-        txn.append(String.format("put /many/%05d v%d%n", batch * 100 + i, batch * 100 + i));
+    // 12,000 keys: more than one frame (10,000 rows) to the client, twelve Range pages inside
+    io.grpc.ManagedChannel ch = io.grpc.Grpc.newChannelBuilderForAddress("127.0.0.1", cluster.member(0).clientPort(),
+        io.grpc.InsecureChannelCredentials.create()).build();
+    try {
+      var kv = io.etcsql.grpcapi.etcdserverpb.KVGrpc.newBlockingStub(ch);
+      for (int batch = 0; batch < 120; batch++) {
+        var txn = io.etcsql.grpcapi.etcdserverpb.TxnRequest.newBuilder();
+        for (int i = batch * 100; i < batch * 100 + 100; i++) {
+          txn.addSuccess(io.etcsql.grpcapi.etcdserverpb.RequestOp.newBuilder().setRequestPut(
+              io.etcsql.grpcapi.etcdserverpb.PutRequest.newBuilder()
+                  .setKey(com.google.protobuf.ByteString.copyFromUtf8(String.format("/many/%05d", i)))
+                  .setValue(com.google.protobuf.ByteString.copyFromUtf8("v" + i))));
+        }
+        kv.txn(txn.build());
       }
-      txn.append("\n\n"); // end of the success ops; no failure ops
-      Etcdctl.Result r = ctl.runWithInput(txn.toString(), "txn");
-      assertTrue(r.ok(), r.toString());
+    } finally {
+      ch.shutdownNow();
     }
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
          ResultSet rs = s.executeQuery("SELECT key, mod_revision FROM kv WHERE key LIKE '/many/%'")) {
       int n = 0;
       String last = "";
-      long maxRev = 0;
       while (rs.next()) {
         String k = rs.getString(1);
         assertTrue(k.compareTo(last) > 0, "keys come in order: " + last + " then " + k);
         last = k;
-        maxRev = Math.max(maxRev, rs.getLong(2));
-        if (n == 1500) {
-          ctl.ok("put", "/many/99999", "written during the scan"); // after the first page was read
+        if (n == 9_500) {
+          // the client has the first frame; the rest is still to be read from etcd
+          ctl.ok("put", "/many/99999", "written during the scan");
         }
         n++;
       }
-      assertEquals(2500, n, "every key, across three Range pages, and not the one written meanwhile");
+      assertEquals(12_000, n, "every key, across frames and Range pages, and not the one written meanwhile");
     }
-    assertEquals(List.of("2501"), rows("SELECT COUNT(*) FROM kv WHERE key LIKE '/many/%'"));
+    assertEquals(List.of("12001"), rows("SELECT COUNT(*) FROM kv WHERE key LIKE '/many/%'"));
   }
 
   @Test
