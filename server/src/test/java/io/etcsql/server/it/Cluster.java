@@ -112,7 +112,24 @@ public final class Cluster implements AutoCloseable {
         }
         Cluster c = create(n, List.of(), i -> List.of("--listen-sql-urls", "http://127.0.0.1:" + ports[i]));
         c.sqlPorts = ports;
-        return c.startAll();
+        c.startAll();
+        // the SQL endpoint starts after the member answers on gRPC
+        for (int port : ports) {
+            long deadline = System.nanoTime() + ServerProcess.defaultStartTimeout().toNanos();
+            while (true) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    break;
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        c.markFailed();
+                        c.close();
+                        throw new IllegalStateException("nothing serves SQL on 127.0.0.1:" + port, e);
+                    }
+                    ServerProcess.sleep(100);
+                }
+            }
+        }
+        return c;
     }
 
     /** The SQL port of member {@code i} (see {@link #startWithSql}). */
