@@ -225,14 +225,9 @@ final class SqlWrites {
     for (int attempt = 1; ; attempt++) {
       TxnRequest.Builder txn = TxnRequest.newBuilder();
       List<ByteString> keys = new ArrayList<>();
-      try (PreparedStatement ps = calcite.prepareStatement(plan.query())) {
-        for (int i = 0; i < params.size(); i++) {
-          ps.setObject(i + 1, params.get(i));
-        }
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            addRow(plan, rs, txn, keys);
-          }
+      try (PreparedStatement ps = prepare(calcite, plan, params); ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          addRow(plan, rs, txn, keys);
         }
       }
       if (keys.isEmpty()) {
@@ -264,24 +259,19 @@ final class SqlWrites {
     }
   }
 
-  private static ResultSet query(Connection calcite, Plan plan, List<Object> params, List<AutoCloseable> open)
-      throws SQLException {
+  /** The query that finds a write's rows, with its parameters set. */
+  private static PreparedStatement prepare(Connection calcite, Plan plan, List<Object> params) throws SQLException {
     PreparedStatement ps = calcite.prepareStatement(plan.query());
-    open.add(ps);
     for (int i = 0; i < params.size(); i++) {
       ps.setObject(i + 1, params.get(i));
     }
-    ResultSet rs = ps.executeQuery();
-    open.add(rs);
-    return rs;
+    return ps;
   }
 
   /** A write inside a transaction: its rows become pending writes, all of them or (on an error) none. */
   private long buffer(Connection calcite, Plan plan, List<Object> params, SqlTransaction tx) throws SQLException {
     Map<ByteString, SqlTransaction.Pending> writes = new LinkedHashMap<>();
-    List<AutoCloseable> open = new ArrayList<>();
-    try {
-      ResultSet rs = query(calcite, plan, params, open);
+    try (PreparedStatement ps = prepare(calcite, plan, params); ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         switch (plan.kind()) {
           case INSERT -> {
@@ -314,14 +304,6 @@ final class SqlWrites {
             writes.put(key, new SqlTransaction.Pending(value, lease, rs.getLong(5), version));
           }
           default -> writes.put(ByteString.copyFrom(rs.getBytes(1)), new SqlTransaction.Pending(null, 0, 0, 0));
-        }
-      }
-    } finally {
-      for (int i = open.size() - 1; i >= 0; i--) {
-        try {
-          open.get(i).close();
-        } catch (Exception e) {
-          // closing a finished query
         }
       }
     }

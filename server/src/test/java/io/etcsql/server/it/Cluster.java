@@ -114,20 +114,14 @@ public final class Cluster implements AutoCloseable {
         c.sqlPorts = ports;
         c.startAll();
         // the SQL endpoint starts after the member answers on gRPC
-        for (int port : ports) {
-            long deadline = System.nanoTime() + ServerProcess.defaultStartTimeout().toNanos();
-            while (true) {
-                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-                    break;
-                } catch (IOException e) {
-                    if (System.nanoTime() > deadline) {
-                        c.markFailed();
-                        c.close();
-                        throw new IllegalStateException("nothing serves SQL on 127.0.0.1:" + port, e);
-                    }
-                    ServerProcess.sleep(100);
-                }
+        try {
+            for (int port : ports) {
+                Jdbc.awaitPort(port, ServerProcess.defaultStartTimeout());
             }
+        } catch (RuntimeException e) {
+            c.markFailed();
+            c.close();
+            throw e;
         }
         return c;
     }

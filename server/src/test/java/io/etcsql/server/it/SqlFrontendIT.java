@@ -65,8 +65,8 @@ class SqlFrontendIT {
     etcdUrl = "jdbc:etcsql://127.0.0.1:" + sql;
     cluster = Cluster.startWithSql(1);
     etcsqlUrl = cluster.jdbcUrl();
-    awaitPort(client);
-    awaitPort(sql);
+    Jdbc.awaitPort(client, Duration.ofSeconds(60));
+    Jdbc.awaitPort(sql, Duration.ofSeconds(60));
 
     for (Etcdctl ctl : List.of(etcdCtl, cluster.ctl())) {
       for (int i = 1; i <= 12; i++) {
@@ -78,18 +78,6 @@ class SqlFrontendIT {
       ctl.ok("put", "/other", "x");
       ctl.ok("put", "/cfg/svc03/port", "9003");
     }
-  }
-
-  private static void awaitPort(int port) {
-    long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < end) {
-      try (Socket s = new Socket("127.0.0.1", port)) {
-        return;
-      } catch (IOException e) {
-        ServerProcess.sleep(200);
-      }
-    }
-    throw new AssertionError("nothing listens on 127.0.0.1:" + port);
   }
 
   @AfterAll
@@ -105,18 +93,7 @@ class SqlFrontendIT {
   }
 
   private static List<String> rows(String url, String sql) throws SQLException {
-    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-      List<String> out = new ArrayList<>();
-      int n = rs.getMetaData().getColumnCount();
-      while (rs.next()) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 1; i <= n; i++) {
-          b.append(i == 1 ? "" : "|").append(rs.getString(i));
-        }
-        out.add(b.toString());
-      }
-      return out;
-    }
+    return Jdbc.rows(url, sql);
   }
 
   /** Runs {@code sql} on both and asserts the same rows; returns them. */

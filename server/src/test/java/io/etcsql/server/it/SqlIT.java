@@ -56,22 +56,11 @@ class SqlIT {
   }
 
   private List<String> rows(String sql) throws SQLException {
-    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-      return rows(rs);
-    }
+    return Jdbc.rows(url, sql);
   }
 
   private static List<String> rows(ResultSet rs) throws SQLException {
-    List<String> out = new ArrayList<>();
-    int n = rs.getMetaData().getColumnCount();
-    while (rs.next()) {
-      StringBuilder b = new StringBuilder();
-      for (int i = 1; i <= n; i++) {
-        b.append(i == 1 ? "" : "|").append(rs.getString(i));
-      }
-      out.add(b.toString());
-    }
-    return out;
+    return Jdbc.rows(rs);
   }
 
   private String plan(String sql) throws SQLException {
