@@ -21,9 +21,11 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.client.retry.RequestTypeDependentRetryPolicy;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.proto.RaftProtos.RaftClientRequestProto;
@@ -83,6 +85,8 @@ public final class RaftNode implements Closeable {
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
   private ReplicationWatchdog watchdog;
+  /** Holds back follower acknowledgements of entries not yet flushed (see DurableAppendAcks). */
+  private final DurableAppendAcks durableAcks;
 
   private RaftNode(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
     this.config = config;
@@ -107,11 +111,15 @@ public final class RaftNode implements Closeable {
     // a member joining a running cluster starts with an empty group: the leader adds it, and its
     // configuration (with every member's addresses) arrives through the log or a snapshot notice
     boolean join = config.join() && !existing;
+    this.durableAcks = new DurableAppendAcks(this::flushIndex);
+    Parameters parameters = new Parameters();
+    GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) -> builder.intercept(durableAcks));
     this.server = RaftServer.newBuilder()
         .setServerId(selfId)
         .setGroup(join ? RaftGroup.valueOf(groupId) : group)
         .setStateMachine(stateMachine)
         .setProperties(props)
+        .setParameters(parameters)
         .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
         .build();
     AtomicInteger threadNo = new AtomicInteger();
@@ -157,6 +165,15 @@ public final class RaftNode implements Closeable {
 
   private static RaftProperties properties(RaftNodeConfig c) {
     RaftProperties p = new RaftProperties();
+    // Ratis' gRPC transport with a log appender that believes a follower whose log is shorter than
+    // the leader recorded (see FollowerResyncLogAppender)
+    RaftConfigKeys.Rpc.setType(p, new FollowerResyncLogAppender.Type());
+    // Ratis 3.3.0's "compose" path on followers treats a resent request that starts at the same
+    // index as one still being appended as appended already, and acknowledges all its entries once
+    // the pending (possibly shorter) one is written: the leader then counts entries the follower
+    // never wrote, and replication to it loops on INCONSISTENCY. Appending each request in turn
+    // has no such shortcut.
+    RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
     GrpcConfigKeys.Server.setPort(p, c.listenAddress().getPort());
     GrpcConfigKeys.Server.setHost(p, c.listenAddress().getHostString());
     RaftServerConfigKeys.setStorageDir(p, List.of(c.storageDir().toFile()));
@@ -683,5 +700,22 @@ public final class RaftNode implements Closeable {
       }
     }
     server.close();
+    durableAcks.close();
+  }
+
+  private volatile org.apache.ratis.server.raftlog.RaftLog raftLog;
+
+  /** This member's Raft log flush index; Long.MAX_VALUE before its division exists. */
+  private long flushIndex() {
+    org.apache.ratis.server.raftlog.RaftLog log = raftLog;
+    if (log == null) {
+      try {
+        log = server.getDivision(group.getGroupId()).getRaftLog();
+        raftLog = log;
+      } catch (IOException | RuntimeException e) {
+        return Long.MAX_VALUE;
+      }
+    }
+    return log.getFlushIndex();
   }
 }

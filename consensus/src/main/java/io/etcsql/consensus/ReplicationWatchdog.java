@@ -18,13 +18,13 @@ import org.slf4j.LoggerFactory;
  * On the leader: notices a follower that answers but no longer takes the log, and makes the
  * leader step down so that a new leadership starts replicating to it afresh.
  *
- * <p>Ratis 3.3.0's log appender can stop sending entries to a live follower for good: after the
- * follower restarted with a shorter log it answers every heartbeat with INCONSISTENCY and a next
- * index that the leader overrides with the stale match index it remembers (RATIS-2523), or after a
- * snapshot notice it has no entry to send from. No release fixes it yet. Every leadership starts
- * with fresh follower state, so stepping down ends the loop. A follower counts as stuck when, for
- * {@code stuckAfterMs}, its commit index stayed where it was, below the leader's, while the leader
- * kept hearing from it. The leader steps down at most once per {@code stuckAfterMs} x 3.
+ * <p>A last resort: Ratis 3.3.0's log appender could stop sending entries to a live follower for
+ * good, after a snapshot notice with no entry to send from, or (before {@link
+ * FollowerResyncLogAppender}) looping on a stale match index (RATIS-2523). Every leadership starts
+ * with fresh follower state, so stepping down ends such a loop. A follower counts as stuck when,
+ * for {@code stuckAfterMs}, its commit index stayed where it was, below the leader's, while the
+ * leader kept hearing from it all along (a follower that was down and restarts starts a new
+ * count). The leader steps down at most once per {@code stuckAfterMs} x 3.
  */
 final class ReplicationWatchdog implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicationWatchdog.class);
@@ -38,7 +38,7 @@ final class ReplicationWatchdog implements Closeable {
     void stepDown() throws Exception;
   }
 
-  private record Seen(long commit, long sinceMs) {}
+  private record Seen(long commit, long sinceMs, boolean answering) {}
 
   private final Member member;
   private final long stuckAfterMs;
@@ -128,9 +128,11 @@ final class ReplicationWatchdog implements Closeable {
       String peer = e.getKey();
       long commit = e.getValue();
       Seen before = seen.get(peer);
-      Seen since = before != null && before.commit() == commit && commit < leaderCommit ? before : new Seen(commit, now);
-      next.put(peer, since);
       boolean answering = elapsed.getOrDefault(peer, Long.MAX_VALUE) < answeredWithinMs;
+      // the time counts only while the follower answers: one that was down (a restart) is not stuck
+      Seen since = answering && before != null && before.answering() && before.commit() == commit
+          && commit < leaderCommit ? before : new Seen(commit, now, answering);
+      next.put(peer, since);
       if (commit < leaderCommit && answering && now - since.sinceMs() >= stuckAfterMs) {
         stuck = peer;
       }

@@ -235,6 +235,43 @@ class RaftNodeTest {
   }
 
   /**
+   * A follower whose Raft log lost entries the leader had recorded as matched (a kill before its
+   * flush) is replicated to again, on an idle cluster, within a few election timeouts. Stock Ratis
+   * 3.3.0 answered its INCONSISTENCY replies from the stale match index for as long as the
+   * leadership lasted (RATIS-2523); the watchdog's step-down 15 s later was the only way out.
+   */
+  @Test
+  void aFollowerWhoseLogLostItsTailIsReplicatedToAgain() throws IOException {
+    String leader = awaitLeader();
+    for (int i = 0; i < 20; i++) {
+      proposedRevision(members.get(leader).node, put("k" + i, "v" + i, 0));
+    }
+    List<String> want = describe(readAll(members.get(leader)));
+    String follower = members.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();
+    await(Duration.ofSeconds(10), () -> members.get(follower).node.appliedIndex()
+        >= members.get(leader).node.appliedIndex(), "the follower to apply everything");
+    stop(follower);
+    // its log loses every entry (and its store and snapshot marker with it, so that neither is
+    // ahead of the log); its term and vote stay
+    try (var files = java.nio.file.Files.walk(dir.resolve(follower))) {
+      for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        String name = f.getFileName().toString();
+        if (name.startsWith("log_") || name.startsWith("snapshot.")
+            || f.startsWith(dir.resolve(follower).resolve("kv"))) {
+          java.nio.file.Files.delete(f);
+        }
+      }
+    }
+    long started = System.nanoTime();
+    Member back = start(follower);
+    await(Duration.ofSeconds(8), () -> describe(back.store.range(RangeRequest.newBuilder()
+        .setKey(ZERO).setRangeEnd(ZERO).build()).getKvsList()).equals(want),
+        "the follower to be replicated to again (the watchdog would only step in after 15 s)");
+    assertEquals(leader, awaitLeader(), "no change of leader was needed");
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10));
+  }
+
+  /**
    * A member added at runtime, with an etcd client address recorded in the Raft configuration as
    * ConfigurationSync records it, becomes the leader: proposals through the original members, which
    * learn its address only from the configuration, reach it. (Ratis' client sends its requests to a

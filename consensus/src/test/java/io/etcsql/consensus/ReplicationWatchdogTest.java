@@ -51,4 +51,18 @@ class ReplicationWatchdogTest {
     assertNull(dog.observe(4, 100, Map.of("n3", 40L), Map.of("n3", 10L), 2 * STUCK - 1));
     assertEquals("n3", dog.observe(4, 100, Map.of("n3", 40L), Map.of("n3", 10L), 2 * STUCK));
   }
+
+  @Test
+  void aFollowerThatWasDownCountsOnlyFromWhenItAnswersAgain() {
+    // n3 is down for longer than STUCK (its last commit index stays at 40), then restarts
+    for (long t = 0; t <= 2 * STUCK; t += 1000) {
+      assertNull(dog.observe(3, 100 + t, Map.of("n3", 40L), Map.of("n3", 5_000L), t));
+    }
+    // it answers again, catching up: no step-down the moment it answers, nor before STUCK has passed
+    long back = 2 * STUCK + 1000;
+    for (long t = back; t < back + STUCK; t += 1000) {
+      assertNull(dog.observe(3, 200, Map.of("n3", 40L), Map.of("n3", 10L), t), "stepped down at " + t);
+    }
+    assertEquals("n3", dog.observe(3, 200, Map.of("n3", 40L), Map.of("n3", 10L), back + STUCK));
+  }
 }
