@@ -85,6 +85,7 @@ public final class EtcdNode implements Closeable {
           t.setDaemon(true);
           return t;
         });
+    ConcurrencyClient concurrency = new ConcurrencyClient(raft, proposer, headers, quota, config.maxTxnOps(), reads);
     java.util.function.Consumer<io.grpc.ServerBuilder<?>> addServices = b -> b
         .addService(decoding.apply(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
@@ -93,6 +94,8 @@ public final class EtcdNode implements Closeable {
         .addService(decoding.apply(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
             config.electionTimeoutMs()), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new HistoryService(raft, headers, reads), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new LockService(concurrency), learnerGuard)))
+        .addService(decoding.apply(ServerInterceptors.intercept(new ElectionService(concurrency), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)));
     for (InetSocketAddress addr : config.clientListenAddresses()) {
       NettyServerBuilder b = NettyServerBuilder.forAddress(addr)

@@ -210,6 +210,22 @@ public final class EtcdClient implements AutoCloseable {
   /** The smallest key etcd allows; "\0" as range_end means "to the end of the keyspace". */
   static final ByteString ZERO = ByteString.copyFrom(new byte[] {0});
 
+  /**
+   * The range end of every key starting with {@code prefix} (clientv3's GetPrefixRangeEnd, etcdctl
+   * --prefix): the prefix with its last byte below 0xff incremented; {@link #ZERO} (to the end)
+   * when every byte is 0xff.
+   */
+  public static ByteString prefixEnd(ByteString prefix) {
+    byte[] b = prefix.toByteArray();
+    for (int i = b.length - 1; i >= 0; i--) {
+      if (b[i] != (byte) 0xff) {
+        b[i]++;
+        return ByteString.copyFrom(b, 0, i + 1);
+      }
+    }
+    return ZERO;
+  }
+
   @Override
   public void close() {
     for (ManagedChannel c : owned) {

@@ -176,7 +176,7 @@ final class KvRules {
         }
         ByteString prefix = utf8(pattern.substring(0, wild));
         boolean exact = wild == pattern.length() - 1 && pattern.charAt(wild) == '%';
-        return new KeyCondition(List.of(new KvQuery.KeyRange(prefix, prefixEnd(prefix))), exact);
+        return new KeyCondition(List.of(new KvQuery.KeyRange(prefix, EtcdClient.prefixEnd(prefix))), exact);
       }
       case SEARCH -> {
         Sarg<?> sarg = lit.getValueAs(Sarg.class);
@@ -260,18 +260,6 @@ final class KvRules {
       }
     }
     return -1;
-  }
-
-  /** etcd's prefix end: the prefix with its last byte below 0xff incremented (etcdctl --prefix). */
-  static ByteString prefixEnd(ByteString prefix) {
-    byte[] b = prefix.toByteArray();
-    for (int i = b.length - 1; i >= 0; i--) {
-      if (b[i] != (byte) 0xff) {
-        b[i]++;
-        return ByteString.copyFrom(b, 0, i + 1);
-      }
-    }
-    return EtcdClient.ZERO; // all 0xff: to the end
   }
 
   /** [min, max] (0 = unbounded) for a comparison of {@code column} with a number; null if none. */

@@ -263,6 +263,15 @@ public final class Etcdctl {
             }
         }
 
+        /**
+         * Sends SIGTERM (as Ctrl-C would: etcdctl lock unlocks, elect resigns) and waits at most {@code d} for
+         * etcdctl to exit; returns its exit code or null on timeout.
+         */
+        public Integer terminate(Duration d) {
+            process.destroy();
+            return waitExit(d);
+        }
+
         @Override
         public void close() {
             process.destroyForcibly();

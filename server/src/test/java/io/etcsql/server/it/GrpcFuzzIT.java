@@ -128,7 +128,11 @@ class GrpcFuzzIT {
     static final int MAX_TXN_OPS = 128;
     static final int IN_FLIGHT = 8;
 
-    /** Methods etcsql does not serve yet (issue #5): any status counts, as long as one comes. */
+    /**
+     * Methods whose errors are not etcd's usual statuses: Auth and Downgrade, which etcsql does not serve yet
+     * (issue #5), and Lock and Election, whose errors etcd 3.4 answers as UNKNOWN with the text (LockElectionIT
+     * checks them). Any status counts, as long as one comes.
+     */
     static final Set<String> ANY_STATUS = Set.of(AuthGrpc.SERVICE_NAME, LockGrpc.SERVICE_NAME,
             ElectionGrpc.SERVICE_NAME, MaintenanceGrpc.getDowngradeMethod().getFullMethodName());
     /** Methods that wait by design (for a lock, for leadership, for changes). */
@@ -261,8 +265,7 @@ class GrpcFuzzIT {
             seed();
             for (ServiceDescriptor service : List.of(KVGrpc.getServiceDescriptor(), WatchGrpc.getServiceDescriptor(),
                     LeaseGrpc.getServiceDescriptor(), MaintenanceGrpc.getServiceDescriptor(),
-                    ClusterGrpc.getServiceDescriptor(), AuthGrpc.getServiceDescriptor(),
-                    LockGrpc.getServiceDescriptor(), ElectionGrpc.getServiceDescriptor())) {
+                    ClusterGrpc.getServiceDescriptor(), AuthGrpc.getServiceDescriptor())) {
                 for (MethodDescriptor<?, ?> m : methods(service)) {
                     fuzz(Target.of(m));
                 }
@@ -278,6 +281,16 @@ class GrpcFuzzIT {
             System.out.println("GrpcFuzzIT: " + stats.stream().mapToInt(Stats::total).sum() + " requests to "
                     + stats.size() + " methods");
             checkConsistency();
+            // Lock and Election write what no answer accounts for, as etcd's do (a waiter that gives
+            // up has put its key and then deletes it; lease 0 grants a 60 s session lease, also for
+            // a Proclaim or Resign that fails): fuzzed after the consistency checks, for answers only
+            for (ServiceDescriptor service : List.of(LockGrpc.getServiceDescriptor(), ElectionGrpc.getServiceDescriptor())) {
+                for (MethodDescriptor<?, ?> m : methods(service)) {
+                    fuzz(Target.of(m));
+                }
+            }
+            stats.stream().filter(s -> s.toString().contains("v3lockpb") || s.toString().contains("v3electionpb"))
+                    .forEach(s -> System.out.println("  " + s));
             System.out.printf("GrpcFuzzIT: seed %d passed in %.1f s%n", SEED, (System.nanoTime() - started) / 1e9);
         } catch (Throwable t) {
             System.err.println("GrpcFuzzIT failed with seed " + SEED + " (replay with -Dfuzz.seed=" + SEED + ")");
@@ -807,10 +820,6 @@ class GrpcFuzzIT {
         } else if (response instanceof io.etcsql.grpcapi.etcdserverpb.AlarmResponse a
                 && request instanceof AlarmRequest r && r.getAction() == AlarmRequest.AlarmAction.ACTIVATE) {
             raisedAlarms.addAll(a.getAlarmsList());
-        } else if (t.name().startsWith(LockGrpc.SERVICE_NAME) || t.name().startsWith(ElectionGrpc.SERVICE_NAME)) {
-            ResponseHeader h = (ResponseHeader) response.getField(response.getDescriptorForType()
-                    .findFieldByName("header"));
-            claim(h.getRevision(), new Claim(t.name(), null));
         }
     }
 
