@@ -289,8 +289,6 @@ class GrpcFuzzIT {
                     fuzz(Target.of(m));
                 }
             }
-            stats.stream().filter(s -> s.toString().contains("v3lockpb") || s.toString().contains("v3electionpb"))
-                    .forEach(s -> System.out.println("  " + s));
             System.out.printf("GrpcFuzzIT: seed %d passed in %.1f s%n", SEED, (System.nanoTime() - started) / 1e9);
         } catch (Throwable t) {
             System.err.println("GrpcFuzzIT failed with seed " + SEED + " (replay with -Dfuzz.seed=" + SEED + ")");
