@@ -70,6 +70,8 @@ final class KvStateMachine extends BaseStateMachine {
   private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters = new ConcurrentSkipListMap<>();
   /** Asks a member (peer id, Raft address) for its client address; see {@link #ownClientAddress}. */
   private final java.util.function.BiFunction<String, String, String> clientAddressOf;
+  private final java.util.concurrent.atomic.AtomicLong leaderChanges = new java.util.concurrent.atomic.AtomicLong();
+  private volatile RaftPeerId lastLeader;
 
   KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots,
       java.util.function.BiFunction<String, String, String> clientAddressOf) {
@@ -377,8 +379,18 @@ final class KvStateMachine extends BaseStateMachine {
     return out.build();
   }
 
+  /** Leader changes this member has seen (etcd's etcd_server_leader_changes_seen_total). */
+  long leaderChangesSeen() {
+    return leaderChanges.get();
+  }
+
   @Override
   public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    // as etcd: a change to a known leader other than the last one seen counts (the first one too)
+    if (newLeaderId != null && !newLeaderId.equals(lastLeader)) {
+      leaderChanges.incrementAndGet();
+    }
+    lastLeader = newLeaderId;
     if (!groupMemberId.getPeerId().equals(newLeaderId)) {
       leaseKeeper.stepDown();
     }

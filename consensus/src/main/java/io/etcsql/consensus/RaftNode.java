@@ -681,6 +681,11 @@ public final class RaftNode implements Closeable {
     return division().getInfo().getLastAppliedIndex();
   }
 
+  /** How many times this member has seen the leader change to another known leader (the first included). */
+  public long leaderChangesSeen() {
+    return stateMachine.leaderChangesSeen();
+  }
+
   @Override
   public void close() throws IOException {
     closed = true;
