@@ -5,7 +5,10 @@ import io.etcsql.consensus.RaftNodeConfig;
 import io.etcsql.grpcapi.etcsqlpb.MemberAttributes;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.kvstore.KvStore;
+import io.etcsql.server.config.Flags;
 import io.etcsql.server.config.NodeConfig;
+import io.etcsql.server.metrics.MetricsHttpServer;
+import io.etcsql.server.metrics.ServerMetrics;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.etcsql.sqlfrontend.EtcdClient;
@@ -48,6 +51,8 @@ public final class EtcdNode implements Closeable {
   private final AutoCompactor compactor;
   private final ClusterIdentity identity;
   private volatile RemovalWatch removalWatch;
+  private final ServerMetrics metrics;
+  private MetricsHttpServer metricsHttp;
   private final java.util.concurrent.ExecutorService reads;
   private volatile boolean closed;
 
@@ -77,6 +82,8 @@ public final class EtcdNode implements Closeable {
       return self != null && self.getIsLearner();
     });
     QuotaGuard quota = new QuotaGuard(raft, proposer, identity::selfId, config.quotaBackendBytes());
+    this.metrics = new ServerMetrics(new NodeStatus(raft, store, proposer, config.quotaBackendBytes()),
+        config.extensiveMetrics(), Flags.EMULATED_ETCD_VERSION, Flags.EMULATED_CLUSTER_VERSION);
     this.compactor = AutoCompactor.start(config.autoCompaction(), raft, proposer);
     java.util.concurrent.atomic.AtomicInteger readerNo = new java.util.concurrent.atomic.AtomicInteger();
     this.reads = java.util.concurrent.Executors.newFixedThreadPool(
@@ -103,9 +110,13 @@ public final class EtcdNode implements Closeable {
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .permitKeepAliveTime(5, TimeUnit.SECONDS)
-          .permitKeepAliveWithoutCalls(true);
+          .permitKeepAliveWithoutCalls(true)
+          .intercept(metrics.grpc());
       addServices.accept(b);
       servers.add(b.build());
+    }
+    if (!servers.isEmpty()) {
+      servers.get(0).getServices().forEach(metrics.grpc()::initialize);
     }
     // the same services in process, for the SQL frontend: it is an etcd API client like any other,
     // but talks to its own member without going over the network
@@ -136,6 +147,11 @@ public final class EtcdNode implements Closeable {
    * quorum, so it waits for one), then listens for clients.
    */
   public void serve() throws IOException {
+    if (!config.listenMetricsUrls().isEmpty() && !closed) {
+      // before the quorum wait, as etcd: /health answers false until there is a leader
+      metricsHttp = MetricsHttpServer.start(metrics, config.metricsListenAddresses());
+      LOG.info("serving /metrics, /health and /version on {}", config.listenMetricsUrls());
+    }
     announce(proposer);
     for (Server s : servers) {
       if (closed) {
@@ -262,6 +278,10 @@ public final class EtcdNode implements Closeable {
         s.shutdownNow();
       }
     }
+    if (metricsHttp != null) {
+      metricsHttp.close();
+    }
+    metrics.close();
     compactor.close();
     reads.shutdownNow();
     raft.close();

@@ -27,6 +27,8 @@ import java.util.concurrent.CompletionException;
 final class Proposer {
   private final RaftNode node;
   private final int maxRequestBytes;
+  private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
 
   Proposer(RaftNode node, int maxRequestBytes) {
     this.node = node;
@@ -37,12 +39,30 @@ final class Proposer {
     if (cmd.getSerializedSize() > maxRequestBytes) {
       return CompletableFuture.failedFuture(EtcdError.REQUEST_TOO_LARGE.exception());
     }
-    return node.propose(cmd).thenApply(r -> {
+    pending.incrementAndGet();
+    CompletableFuture<CommandResult> proposed = node.propose(cmd);
+    proposed.whenComplete((r, e) -> {
+      pending.decrementAndGet();
+      if (e != null) {
+        failed.incrementAndGet(); // not committed in time, no leader, stopped (not apply-time errors)
+      }
+    });
+    return proposed.thenApply(r -> {
       if (r.hasError()) {
         throw new CompletionException(GrpcErrors.fromCode(r.getError().getCode(), r.getError().getMessage()));
       }
       return r;
     });
+  }
+
+  /** Proposals sent and not yet answered (etcd_server_proposals_pending). */
+  long pending() {
+    return pending.get();
+  }
+
+  /** Proposals that failed to commit: timeouts, no leader, stopped (etcd_server_proposals_failed_total). */
+  long failed() {
+    return failed.get();
   }
 
   CompletableFuture<PutResponse> put(PutRequest r) {

@@ -171,6 +171,11 @@ public final class EtcdCommandLine {
 
         refuseUnsupportedSchemes(Flags.LISTEN_CLIENT_URLS, v.listenClientUrls);
         refuseUnsupportedSchemes(Flags.LISTEN_SQL_URLS, v.listenSqlUrls);
+        refuseUnsupportedSchemes(Flags.LISTEN_METRICS_URLS, v.listenMetricsUrls);
+        if (!v.metrics.equals(Flags.METRICS_BASIC) && !v.metrics.equals(Flags.METRICS_EXTENSIVE)) {
+            warnings.add("--" + Flags.METRICS + " " + goQuote(v.metrics) + " is neither " + Flags.METRICS_BASIC
+                    + " nor " + Flags.METRICS_EXTENSIVE + ": exporting basic metrics");
+        }
         refuseUnsupportedSchemes(Flags.ADVERTISE_CLIENT_URLS, v.advertiseClientUrls);
         refuseUnsupportedSchemes(Flags.LISTEN_PEER_URLS, v.listenPeerUrls);
         refuseUnsupportedSchemes(Flags.INITIAL_ADVERTISE_PEER_URLS, v.initialAdvertisePeerUrls);
@@ -195,7 +200,9 @@ public final class EtcdCommandLine {
                 v.electionTimeoutMs,
                 v.quotaBackendBytes,
                 AutoCompaction.parse(v.autoCompactionMode, v.autoCompactionRetention),
-                v.listenSqlUrls);
+                v.listenSqlUrls,
+                v.listenMetricsUrls,
+                v.metrics);
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
     }
@@ -315,6 +322,8 @@ public final class EtcdCommandLine {
         String autoCompactionRetention = Flags.DEFAULT_AUTO_COMPACTION_RETENTION;
         String autoCompactionMode = Flags.DEFAULT_AUTO_COMPACTION_MODE;
         List<URI> listenSqlUrls = defaultUrls(Flags.DEFAULT_LISTEN_SQL_URLS);
+        List<URI> listenMetricsUrls = List.of();
+        String metrics = Flags.DEFAULT_METRICS;
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -323,6 +332,8 @@ public final class EtcdCommandLine {
                 case Flags.DATA_DIR -> dataDir = value;
                 case Flags.LISTEN_CLIENT_URLS -> listenClientUrls = urls(value);
                 case Flags.LISTEN_SQL_URLS -> listenSqlUrls = value.isBlank() ? List.of() : urls(value);
+                case Flags.LISTEN_METRICS_URLS -> listenMetricsUrls = value.isEmpty() ? List.of() : urls(value);
+                case Flags.METRICS -> metrics = value; // etcd 3.4: any other value means basic
                 case Flags.ADVERTISE_CLIENT_URLS -> advertiseClientUrls = urls(value);
                 case Flags.LISTEN_PEER_URLS -> listenPeerUrls = urls(value);
                 case Flags.INITIAL_ADVERTISE_PEER_URLS -> initialAdvertisePeerUrls = urls(value);

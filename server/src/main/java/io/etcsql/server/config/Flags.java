@@ -85,6 +85,10 @@ public final class Flags {
     public static final String MAX_TXN_OPS = "max-txn-ops";
     /** etcsql's own: where the SQL endpoint (Avatica over HTTP) listens; empty turns SQL off. */
     public static final String LISTEN_SQL_URLS = "listen-sql-urls";
+    /** Where the /metrics, /health and /version HTTP endpoints listen (empty: nowhere). */
+    public static final String LISTEN_METRICS_URLS = "listen-metrics-urls";
+    /** Level of detail of the exported metrics: {@link #METRICS_BASIC} or {@link #METRICS_EXTENSIVE}. */
+    public static final String METRICS = "metrics";
     public static final String MAX_REQUEST_BYTES = "max-request-bytes";
     public static final String INITIAL_ADVERTISE_PEER_URLS = "initial-advertise-peer-urls";
     public static final String INITIAL_CLUSTER = "initial-cluster";
@@ -129,14 +133,22 @@ public final class Flags {
     public static final long DEFAULT_QUOTA_BACKEND_BYTES = 0L;
     public static final String DEFAULT_AUTO_COMPACTION_RETENTION = "0";
     public static final String DEFAULT_AUTO_COMPACTION_MODE = "periodic";
+    public static final String DEFAULT_LISTEN_METRICS_URLS = "";
+    public static final String METRICS_BASIC = "basic";
+    /** Adds the server side gRPC handling-time histograms. */
+    public static final String METRICS_EXTENSIVE = "extensive";
+    public static final String DEFAULT_METRICS = METRICS_BASIC;
 
     /** The etcd release whose command line this emulates. */
     public static final String EMULATED_ETCD_VERSION = "3.4.23";
+    /** The cluster version etcd 3.4 reports ({@code /version}'s etcdcluster). */
+    public static final String EMULATED_CLUSTER_VERSION = "3.4.0";
 
     // ---- supported flags, in etcd's help order ---------------------------------------------
 
     private static final String MEMBER = "Member";
     private static final String CLUSTERING = "Clustering";
+    private static final String MONITORING = "Profiling and Monitoring";
 
     /** The flags etcsql accepts (besides {@code -h/--help}), in etcd's help order. */
     public static final List<Spec> SUPPORTED = List.of(
@@ -181,6 +193,11 @@ public final class Flags {
             new Spec(AUTO_COMPACTION_MODE, Kind.STRING, DEFAULT_AUTO_COMPACTION_MODE,
                     List.of("Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention."),
                     CLUSTERING),
+            new Spec(METRICS, Kind.STRING, DEFAULT_METRICS,
+                    List.of("Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics."),
+                    MONITORING),
+            new Spec(LISTEN_METRICS_URLS, Kind.URLS, DEFAULT_LISTEN_METRICS_URLS,
+                    List.of("List of URLs to listen on for the metrics and health endpoints."), MONITORING),
             new Spec(LISTEN_SQL_URLS, Kind.STRING, DEFAULT_LISTEN_SQL_URLS,
                     List.of("List of URLs to serve SQL on (Avatica over HTTP; JDBC URL jdbc:etcsql://host:port). Empty turns SQL off."),
                     "SQL (etcsql)"),
@@ -211,7 +228,7 @@ public final class Flags {
     public static final Set<String> UNSUPPORTED_ETCD_FLAGS = Set.copyOf(new TreeSet<>(List.of(
             "config-file",
             // member
-            "wal-dir", "listen-metrics-urls", "max-snapshots", "max-wals",
+            "wal-dir", "max-snapshots", "max-wals",
             "initial-election-tick-advance", "backend-batch-interval",
             "backend-batch-limit", "grpc-keepalive-min-time", "grpc-keepalive-interval",
             "grpc-keepalive-timeout", "max-concurrent-streams",
@@ -229,8 +246,8 @@ public final class Flags {
             "cors", "host-whitelist",
             // logging
             "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",
-            // profiling, metrics, auth, gateway
-            "enable-pprof", "metrics",
+            // profiling, auth, gateway
+            "enable-pprof",
             "auth-token", "bcrypt-cost", "auth-token-ttl", "enable-grpc-gateway",
             // experimental
             "experimental-initial-corrupt-check", "experimental-corrupt-check-time",

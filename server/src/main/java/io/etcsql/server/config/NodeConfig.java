@@ -35,6 +35,9 @@ import java.util.Objects;
  * @param quotaBackendBytes {@code --quota-backend-bytes} (0: etcd's default, 2 GiB; negative: no quota)
  * @param autoCompaction {@code --auto-compaction-mode} and {@code --auto-compaction-retention}
  * @param listenSqlUrls {@code --listen-sql-urls} (etcsql's own; empty: no SQL endpoint)
+ * @param listenMetricsUrls {@code --listen-metrics-urls} (empty: no metrics endpoint)
+ * @param metrics {@code --metrics}: {@link Flags#METRICS_EXTENSIVE} adds gRPC handling-time histograms; any
+ *     other value means basic, as in etcd 3.4
  */
 public record NodeConfig(
         String name,
@@ -53,7 +56,9 @@ public record NodeConfig(
         long electionTimeoutMs,
         long quotaBackendBytes,
         AutoCompaction autoCompaction,
-        List<URI> listenSqlUrls) {
+        List<URI> listenSqlUrls,
+        List<URI> listenMetricsUrls,
+        String metrics) {
 
     /** {@code --initial-cluster-state}. */
     public enum ClusterState {
@@ -101,6 +106,20 @@ public record NodeConfig(
         Objects.requireNonNull(initialClusterState, "initialClusterState");
         Objects.requireNonNull(initialClusterToken, "initialClusterToken");
         listenSqlUrls = List.copyOf(listenSqlUrls);
+        listenMetricsUrls = List.copyOf(listenMetricsUrls);
+        Objects.requireNonNull(metrics, "metrics");
+    }
+
+    /** A configuration with no metrics endpoint and basic metrics. */
+    public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
+            List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
+            ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
+            int maxTxnOps, long heartbeatIntervalMs, long electionTimeoutMs, long quotaBackendBytes,
+            AutoCompaction autoCompaction, List<URI> listenSqlUrls) {
+        this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+                initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
+                heartbeatIntervalMs, electionTimeoutMs, quotaBackendBytes, autoCompaction, listenSqlUrls, List.of(),
+                Flags.DEFAULT_METRICS);
     }
 
     /** A configuration serving SQL on the default URL. */
@@ -182,6 +201,16 @@ public record NodeConfig(
     /** Socket addresses to serve SQL on (none when SQL is off). */
     public List<InetSocketAddress> sqlListenAddresses() {
         return socketAddresses(listenSqlUrls);
+    }
+
+    /** Socket addresses to serve /metrics, /health and /version on (none by default). */
+    public List<InetSocketAddress> metricsListenAddresses() {
+        return socketAddresses(listenMetricsUrls);
+    }
+
+    /** {@code --metrics extensive}: also the gRPC handling-time histograms. */
+    public boolean extensiveMetrics() {
+        return metrics.equals(Flags.METRICS_EXTENSIVE);
     }
 
     /** Socket addresses to bind for peers (host names such as localhost are resolved now). */

@@ -260,8 +260,7 @@ class EtcdCommandLineTest {
         assertEquals("etcsql: flag --backend-batch-limit is not supported yet", e.getMessage());
         assertEquals(2, e.exitCode());
         assertFalse(e.printUsage());
-        assertEquals("etcsql: flag --listen-metrics-urls is not supported yet",
-                fails("-listen-metrics-urls=http://127.0.0.1:2381").getMessage());
+        assertEquals("etcsql: flag --wal-dir is not supported yet", fails("-wal-dir=/tmp/w").getMessage());
         assertEquals("etcsql: flag --enable-pprof is not supported yet", fails("--enable-pprof").getMessage());
         assertEquals("etcsql: flag --log-level is not supported yet", fails("--log-level", "debug").getMessage());
         for (String f : Flags.UNSUPPORTED_ETCD_FLAGS) {
@@ -317,12 +316,15 @@ class EtcdCommandLineTest {
         env.put("ETCD_AUTO_COMPACTION_RETENTION", "30m");
         env.put("ETCD_AUTO_COMPACTION_MODE", "periodic");
         env.put("ETCD_LISTEN_SQL_URLS", "http://127.0.0.1:18765");
+        env.put("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:12381");
+        env.put("ETCD_METRICS", "extensive");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
                 uris("http://127.0.0.1:2379"), uris("http://127.0.0.1:2380"), uris("http://127.0.0.1:2380"),
                 c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500, -1,
-                new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)), uris("http://127.0.0.1:18765"));
+                new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)), uris("http://127.0.0.1:18765"),
+                uris("http://127.0.0.1:12381"), "extensive");
         assertEquals(expected, c);
         assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
         assertEquals(List.of(), r.warnings());
@@ -380,9 +382,37 @@ class EtcdCommandLineTest {
         assertEquals(1, e.exitCode());
         assertEquals("etcsql: environment variable ETCD_CONFIG_FILE (flag --config-file) is not supported yet",
                 fails(Map.of("ETCD_CONFIG_FILE", "/etc/etcd.yml")).getMessage());
-        assertEquals("etcsql: environment variable ETCD_LISTEN_METRICS_URLS (flag --listen-metrics-urls)"
-                + " is not supported yet",
-                fails(Map.of("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:2381")).getMessage());
+        assertEquals("etcsql: environment variable ETCD_WAL_DIR (flag --wal-dir) is not supported yet",
+                fails(Map.of("ETCD_WAL_DIR", "/tmp/w")).getMessage());
+    }
+
+    // ---- metrics ---------------------------------------------------------------------------------
+
+    @Test
+    void listenMetricsUrlsAndMetricsLevel() throws Exception {
+        NodeConfig none = run();
+        assertEquals(List.of(), none.listenMetricsUrls(), "etcd's default: no metrics listener");
+        assertEquals("basic", none.metrics());
+        assertFalse(none.extensiveMetrics());
+        NodeConfig c = run("--listen-metrics-urls", "http://127.0.0.1:2382,http://127.0.0.1:2381",
+                "--metrics", "extensive");
+        assertEquals(uris("http://127.0.0.1:2381", "http://127.0.0.1:2382"), c.listenMetricsUrls(), "sorted as etcd");
+        assertTrue(c.extensiveMetrics());
+        assertEquals(List.of(), run("--listen-metrics-urls=").listenMetricsUrls());
+        // etcd 3.4 takes any --metrics value and exports basic metrics for anything but "extensive"
+        ParseResult odd = EtcdCommandLine.parse(new String[] {"--metrics", "full"}, Map.of());
+        assertFalse(odd.config().extensiveMetrics());
+        assertTrue(odd.warnings().contains("--metrics \"full\" is neither basic nor extensive: exporting basic metrics"),
+                odd.warnings().toString());
+    }
+
+    @Test
+    void httpsMetricsUrlsAreRefusedNamingTheFlag() {
+        ConfigException e = fails("--listen-metrics-urls", "https://127.0.0.1:2381");
+        assertEquals("etcsql: https URLs are not supported yet (TLS is not implemented): "
+                + "--listen-metrics-urls https://127.0.0.1:2381", e.getMessage());
+        assertEquals("invalid value \"foo\" for flag -listen-metrics-urls: URL scheme must be http, https,"
+                + " unix, or unixs: foo", fails("--listen-metrics-urls", "foo").getMessage());
     }
 
     // ---- quota and auto compaction (etcd's defaults and parsing) ---------------------------------

@@ -84,6 +84,11 @@ public final class Cluster implements AutoCloseable {
         return c.startAll();
     }
 
+    /** Starts {@code n} members, member {@code i} (from 0) with the extra flags {@code perMember.apply(i)}. */
+    public static Cluster start(int n, java.util.function.IntFunction<List<String>> perMember) {
+        return create(n, List.of(), perMember).startAll();
+    }
+
     /** Starts every member and waits until each answers; on failure closes the cluster (keeping its logs). */
     private Cluster startAll() {
         try {

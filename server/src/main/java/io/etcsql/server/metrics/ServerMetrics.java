@@ -1,0 +1,239 @@
+package io.etcsql.server.metrics;
+
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.Closeable;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleConsumer;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * One member's metrics registry: etcd's metrics under etcd 3.4's names, types and labels where
+ * etcsql has the same value, and the JVM's under Micrometer's own names ({@code jvm_*},
+ * {@code process_*}, {@code system_*}).
+ *
+ * <p>Values from consensus and the store are read when scraped ({@link MemberStatus}), so
+ * nothing is counted in the replicated apply path. Some etcd metrics are gauges whose names end in
+ * {@code _total} ({@code etcd_server_proposals_committed_total}); Micrometer would strip that
+ * suffix from a gauge, so those (and every other etcd metric) are registered with the Prometheus
+ * client's own types on the registry's {@link PrometheusRegistry}, which keeps etcd's exact names.
+ */
+public final class ServerMetrics implements Closeable {
+  /** Prometheus text exposition format 0.0.4, as etcd 3.4 serves it. */
+  public static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
+
+  private final MemberStatus member;
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gc = new JvmGcMetrics();
+  private final GrpcServerMetrics grpc;
+  private final String serverVersion;
+  private final String clusterVersion;
+
+  /**
+   * @param member where the values come from
+   * @param extensive {@code --metrics extensive}: adds the gRPC handling-time histograms
+   * @param serverVersion the etcd version this member reports (Status.version), e.g. 3.4.23
+   * @param clusterVersion the cluster version, e.g. 3.4.0
+   */
+  public ServerMetrics(MemberStatus member, boolean extensive, String serverVersion, String clusterVersion) {
+    this.member = member;
+    this.serverVersion = serverVersion;
+    this.clusterVersion = clusterVersion;
+    new JvmMemoryMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    PrometheusRegistry prometheus = registry.getPrometheusRegistry();
+    this.grpc = new GrpcServerMetrics(prometheus, extensive);
+    registerServer(prometheus);
+    registerMvcc(prometheus);
+  }
+
+  private void registerServer(PrometheusRegistry r) {
+    gauge(r, "etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
+        m -> m.hasLeader() ? 1 : 0);
+    gauge(r, "etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+        m -> m.isLeader() ? 1 : 0);
+    gauge(r, "etcd_server_is_learner", "Whether or not this member is a learner. 1 if is, 0 otherwise.",
+        m -> m.isLearner() ? 1 : 0);
+    counter(r, "etcd_server_leader_changes_seen_total", "The number of leader changes seen.",
+        MemberStatus::leaderChangesSeen);
+    gauge(r, "etcd_server_proposals_committed_total", "The total number of consensus proposals committed.",
+        MemberStatus::committedIndex);
+    gauge(r, "etcd_server_proposals_applied_total", "The total number of consensus proposals applied.",
+        MemberStatus::appliedIndex);
+    gauge(r, "etcd_server_proposals_pending", "The current number of pending proposals to commit.",
+        MemberStatus::proposalsPending);
+    counter(r, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
+        MemberStatus::proposalsFailed);
+    gauge(r, "etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.",
+        MemberStatus::quotaBackendBytes);
+    labelled(r, "etcd_server_version",
+        "Which version is running. 1 for 'server_version' label with current version.", "server_version",
+        () -> serverVersion);
+    labelled(r, "etcd_cluster_version",
+        "Which version is running. 1 for 'cluster_version' label with current cluster version", "cluster_version",
+        () -> majorMinor(clusterVersion));
+    labelled(r, "etcd_server_id",
+        "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.", "server_id",
+        member::memberIdHex);
+  }
+
+  private void registerMvcc(PrometheusRegistry r) {
+    String size = "Total size of the underlying database physically allocated in bytes.";
+    gauge(r, "etcd_mvcc_db_total_size_in_bytes", size, MemberStatus::dbSizeBytes);
+    gauge(r, "etcd_debugging_mvcc_db_total_size_in_bytes", size, MemberStatus::dbSizeBytes);
+    gauge(r, "etcd_mvcc_db_total_size_in_use_in_bytes",
+        "Total size of the underlying database logically in use in bytes.", MemberStatus::dbSizeInUseBytes);
+    gauge(r, "etcd_debugging_mvcc_keys_total", "Total number of keys.", MemberStatus::keys);
+    gauge(r, "etcd_debugging_mvcc_current_revision", "The current revision of store.",
+        MemberStatus::currentRevision);
+    gauge(r, "etcd_debugging_mvcc_compact_revision", "The revision of the last compaction in store.",
+        MemberStatus::compactRevision);
+  }
+
+  private void gauge(PrometheusRegistry r, String name, String help, ToDoubleFunction<MemberStatus> value) {
+    GaugeWithCallback.builder().name(name).help(help)
+        .callback(cb -> read(value, cb::call)).register(r);
+  }
+
+  private void counter(PrometheusRegistry r, String name, String help, ToDoubleFunction<MemberStatus> value) {
+    CounterWithCallback.builder().name(name).help(help)
+        .callback(cb -> read(value, cb::call)).register(r);
+  }
+
+  /** A gauge of value 1 whose one label carries the information (etcd's version gauges). */
+  private void labelled(PrometheusRegistry r, String name, String help, String label,
+      java.util.function.Supplier<String> value) {
+    GaugeWithCallback.builder().name(name).help(help).labelNames(label).callback(cb -> {
+      String v;
+      try {
+        v = value.get();
+      } catch (RuntimeException e) {
+        return; // starting or stopping: left out of this scrape
+      }
+      cb.call(1, v);
+    }).register(r);
+  }
+
+  private void read(ToDoubleFunction<MemberStatus> value, DoubleConsumer out) {
+    double v;
+    try {
+      v = value.applyAsDouble(member);
+    } catch (RuntimeException e) {
+      return; // starting or stopping: left out of this scrape
+    }
+    out.accept(v);
+  }
+
+  /** etcd's cluster version label: major.minor ("3.4" of "3.4.0"). */
+  static String majorMinor(String version) {
+    String[] p = version.split("\\.");
+    return p.length >= 2 ? p[0] + "." + p[1] : version;
+  }
+
+  /** The interceptor that counts this member's gRPC calls; see {@link GrpcServerMetrics}. */
+  public GrpcServerMetrics grpc() {
+    return grpc;
+  }
+
+  /** Every metric in the Prometheus text format 0.0.4 ({@link #TEXT_FORMAT}). */
+  public String scrape() {
+    return registry.scrape(TEXT_FORMAT);
+  }
+
+  /**
+   * etcd's health check ({@code etcdhttp.checkHealth}): unhealthy with an active alarm ({@code
+   * ALARM NOSPACE}), without a leader ({@code RAFT NO LEADER}), or when a linearizable read does
+   * not complete within {@code timeoutMs} ({@code QGET ERROR:...}).
+   */
+  public Health health(long timeoutMs) {
+    try {
+      List<String> alarms = member.alarms();
+      if (!alarms.isEmpty()) {
+        return Health.unhealthy("ALARM " + alarms.get(alarms.size() - 1));
+      }
+      if (!member.hasLeader()) {
+        return Health.unhealthy("RAFT NO LEADER");
+      }
+    } catch (RuntimeException e) {
+      return Health.unhealthy("RAFT NO LEADER");
+    }
+    try {
+      CompletableFuture<Void> read = member.linearizableRead();
+      read.get(timeoutMs, TimeUnit.MILLISECONDS);
+      return Health.HEALTHY;
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause() instanceof java.util.concurrent.CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      return Health.unhealthy("QGET ERROR:" + c.getMessage());
+    } catch (java.util.concurrent.TimeoutException e) {
+      return Health.unhealthy("QGET ERROR:context deadline exceeded");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Health.unhealthy("QGET ERROR:interrupted");
+    }
+  }
+
+  /** etcd's /version body: {@code {"etcdserver":"3.4.23","etcdcluster":"3.4.0"}}. */
+  public String versionJson() {
+    return "{\"etcdserver\":\"" + serverVersion + "\",\"etcdcluster\":\"" + clusterVersion + "\"}";
+  }
+
+  /**
+   * The /health answer.
+   *
+   * @param healthy whether the member can serve linearizable requests
+   * @param reason why not ("" when healthy)
+   */
+  public record Health(boolean healthy, String reason) {
+    static final Health HEALTHY = new Health(true, "");
+
+    static Health unhealthy(String reason) {
+      return new Health(false, reason);
+    }
+
+    /** etcd's body: {@code {"health":"true"}} or {@code {"health":"false","reason":"..."}}. */
+    public String toJson() {
+      if (healthy) {
+        return "{\"health\":\"true\"}";
+      }
+      return "{\"health\":\"false\",\"reason\":\"" + jsonEscape(reason) + "\"}";
+    }
+
+    private static String jsonEscape(String s) {
+      StringBuilder b = new StringBuilder();
+      for (char c : s.toCharArray()) {
+        if (c == '"' || c == '\\') {
+          b.append('\\').append(c);
+        } else if (c < 0x20) {
+          b.append(String.format("\\u%04x", (int) c));
+        } else {
+          b.append(c);
+        }
+      }
+      return b.toString();
+    }
+  }
+
+  @Override
+  public void close() {
+    gc.close();
+    registry.close();
+  }
+}

@@ -1,0 +1,194 @@
+package io.etcsql.server.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code --listen-metrics-urls} on a three-member cluster: {@code /metrics} in the Prometheus text
+ * format with etcd's metric names, {@code /health} and {@code /version}; and {@code /health} and
+ * {@code etcd_server_has_leader} once the quorum is lost. Runs against etcsql and etcd (etcd 3.4
+ * serves no {@code /version} on its metrics URLs, so that check is etcsql's only).
+ */
+@ExtendWith(DumpLogsOnFailure.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS)
+class MetricsIT {
+    private static final int PUTS = 10;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    static Cluster cluster;
+    static int[] metricsPorts;
+
+    @BeforeAll
+    static void start() {
+        metricsPorts = new int[3];
+        for (int i = 0; i < 3; i++) {
+            metricsPorts[i] = ServerProcess.freePort();
+        }
+        cluster = Cluster.start(3, i -> List.of("--listen-metrics-urls", "http://127.0.0.1:" + metricsPorts[i],
+                "--metrics", "extensive"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    static HttpResponse<String> get(int member, String path) {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPorts[member] + path))
+                .timeout(Duration.ofSeconds(10)).GET().build();
+        try {
+            return HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new AssertionError("GET " + path + " of member " + member, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    static PrometheusText scrape(int member) {
+        HttpResponse<String> r = get(member, "/metrics");
+        assertEquals(200, r.statusCode(), r::body);
+        String type = r.headers().firstValue("Content-Type").orElse("");
+        assertTrue(type.startsWith("text/plain; version=0.0.4"), type);
+        return PrometheusText.parse(r.body());
+    }
+
+    static List<PrometheusText> scrapeAll() {
+        List<PrometheusText> out = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            out.add(scrape(i));
+        }
+        return out;
+    }
+
+    static double puts(PrometheusText m, String metric, String... more) {
+        List<String> labels = new ArrayList<>(List.of("grpc_method", "Put", "grpc_service", "etcdserverpb.KV",
+                "grpc_type", "unary"));
+        labels.addAll(List.of(more));
+        return m.value(metric, labels.toArray(String[]::new));
+    }
+
+    @Test
+    @Order(1)
+    void metricsOfAHealthyClusterCountWhatClientsDid() {
+        cluster.waitLeader(Duration.ofSeconds(30));
+        int serving = 1;
+        List<PrometheusText> before = scrapeAll();
+        Etcdctl ctl = cluster.ctl(serving);
+        for (int i = 0; i < PUTS; i++) {
+            ctl.ok("put", "metrics/" + i, "v" + i);
+        }
+        String version = cluster.status(serving).get("version").asText();
+
+        // followers learn the commit index with the next append or heartbeat
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<PrometheusText> after = scrapeAll();
+        while (System.nanoTime() < deadline && !committedGrew(before, after)) {
+            ServerProcess.sleep(200);
+            after = scrapeAll();
+        }
+
+        int leaders = 0;
+        for (int i = 0; i < 3; i++) {
+            PrometheusText b = before.get(i);
+            PrometheusText a = after.get(i);
+            String who = "member " + i + ": " + a;
+            assertEquals(1.0, a.get("etcd_server_has_leader"), who);
+            leaders += a.get("etcd_server_is_leader").intValue();
+            assertEquals("gauge", a.type("etcd_server_proposals_committed_total"), who);
+            assertTrue(a.value("etcd_server_proposals_committed_total")
+                    >= b.value("etcd_server_proposals_committed_total") + PUTS, who);
+            assertTrue(a.value("etcd_server_proposals_applied_total")
+                    >= b.value("etcd_server_proposals_applied_total"), who);
+            assertTrue(a.value("etcd_server_leader_changes_seen_total") >= 1, who);
+            assertEquals("counter", a.type("etcd_server_leader_changes_seen_total"), who);
+            assertTrue(a.value("etcd_mvcc_db_total_size_in_bytes") > 0, who);
+            assertEquals(1.0, a.get("etcd_server_version", "server_version", version), who);
+            double handledPuts = puts(a, "grpc_server_handled_total", "grpc_code", "OK")
+                    - puts(b, "grpc_server_handled_total", "grpc_code", "OK");
+            double startedPuts = puts(a, "grpc_server_started_total") - puts(b, "grpc_server_started_total");
+            double receivedPuts = puts(a, "grpc_server_msg_received_total") - puts(b, "grpc_server_msg_received_total");
+            double timedPuts = puts(a, "grpc_server_handling_seconds_count") - puts(b, "grpc_server_handling_seconds_count");
+            int expected = i == serving ? PUTS : 0;
+            assertEquals(expected, handledPuts, who);
+            assertEquals(expected, startedPuts, who);
+            assertEquals(expected, receivedPuts, who);
+            assertEquals(expected, timedPuts, "--metrics extensive: grpc_server_handling_seconds; " + who);
+            if (i == serving) {
+                assertTrue(a.value("etcd_network_client_grpc_received_bytes_total")
+                        > b.value("etcd_network_client_grpc_received_bytes_total"), who);
+                assertTrue(a.value("etcd_network_client_grpc_sent_bytes_total")
+                        > b.value("etcd_network_client_grpc_sent_bytes_total"), who);
+            }
+
+            HttpResponse<String> health = get(i, "/health");
+            assertEquals(200, health.statusCode(), health::body);
+            assertEquals("{\"health\":\"true\"}", health.body().strip());
+        }
+        assertEquals(1, leaders, "exactly one member reports etcd_server_is_leader 1: " + after);
+
+        if (!ServerProcess.targetIsEtcd()) { // etcd 3.4 serves /version on its client URLs only
+            HttpResponse<String> v = get(0, "/version");
+            assertEquals(200, v.statusCode());
+            JsonNode j = Cluster.json(v.body());
+            assertEquals(version, j.get("etcdserver").asText(), "as Maintenance.Status reports");
+            assertEquals("3.4.0", j.get("etcdcluster").asText());
+        }
+    }
+
+    private static boolean committedGrew(List<PrometheusText> before, List<PrometheusText> after) {
+        for (int i = 0; i < 3; i++) {
+            if (after.get(i).value("etcd_server_proposals_committed_total")
+                    < before.get(i).value("etcd_server_proposals_committed_total") + PUTS) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Test
+    @Order(2)
+    void aMemberLeftWithoutQuorumReportsNoLeaderAndIsUnhealthy() {
+        int survivor = cluster.waitLeader(Duration.ofSeconds(30)); // the leader itself must notice
+        for (int i = 0; i < 3; i++) {
+            if (i != survivor) {
+                cluster.member(i).kill();
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        HttpResponse<String> health = get(survivor, "/health");
+        PrometheusText m = scrape(survivor);
+        while (System.nanoTime() < deadline
+                && (health.statusCode() == 200 || m.value("etcd_server_has_leader") != 0)) {
+            ServerProcess.sleep(500);
+            health = get(survivor, "/health");
+            m = scrape(survivor);
+        }
+        assertEquals(503, health.statusCode(), health::body);
+        assertEquals("false", Cluster.json(health.body()).get("health").asText(), health.body());
+        assertEquals(0.0, m.get("etcd_server_has_leader"), m::toString);
+        assertEquals(0.0, m.get("etcd_server_is_leader"), m::toString);
+    }
+}

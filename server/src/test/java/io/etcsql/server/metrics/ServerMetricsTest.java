@@ -1,0 +1,169 @@
+package io.etcsql.server.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.etcsql.server.it.PrometheusText;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class ServerMetricsTest {
+
+  /** A member whose every value can be set; {@code stopped} makes every read throw. */
+  static final class FakeMember implements MemberStatus {
+    boolean leader = true;
+    boolean hasLeader = true;
+    boolean stopped;
+    List<String> alarms = List.of();
+    CompletableFuture<Void> read = CompletableFuture.completedFuture(null);
+
+    private <T> T check(T v) {
+      if (stopped) {
+        throw new IllegalStateException("stopped");
+      }
+      return v;
+    }
+
+    @Override public boolean hasLeader() { return check(hasLeader); }
+    @Override public boolean isLeader() { return check(leader); }
+    @Override public boolean isLearner() { return check(false); }
+    @Override public long leaderChangesSeen() { return check(2L); }
+    @Override public long committedIndex() { return check(42L); }
+    @Override public long appliedIndex() { return check(41L); }
+    @Override public long proposalsPending() { return check(3L); }
+    @Override public long proposalsFailed() { return check(1L); }
+    @Override public long dbSizeBytes() { return check(1L << 20); }
+    @Override public long dbSizeInUseBytes() { return check(1000L); }
+    @Override public long keys() { return check(7L); }
+    @Override public long currentRevision() { return check(9L); }
+    @Override public long compactRevision() { return check(0L); }
+    @Override public long quotaBackendBytes() { return check(2147483648L); }
+    @Override public String memberIdHex() { return check("8e9e05c52164694d"); }
+    @Override public List<String> alarms() { return check(alarms); }
+    @Override public CompletableFuture<Void> linearizableRead() { return check(read); }
+  }
+
+  @Test
+  void exportsEtcdNamesTypesAndLabels() {
+    try (ServerMetrics m = new ServerMetrics(new FakeMember(), false, "3.4.23", "3.4.0")) {
+      PrometheusText t = PrometheusText.parse(m.scrape());
+      assertEquals(1.0, t.get("etcd_server_has_leader"));
+      assertEquals(1.0, t.get("etcd_server_is_leader"));
+      assertEquals(0.0, t.get("etcd_server_is_learner"));
+      // etcd's gauges named *_total keep their names and type
+      assertEquals(42.0, t.get("etcd_server_proposals_committed_total"));
+      assertEquals("gauge", t.type("etcd_server_proposals_committed_total"));
+      assertEquals(41.0, t.get("etcd_server_proposals_applied_total"));
+      assertEquals("gauge", t.type("etcd_debugging_mvcc_keys_total"));
+      assertEquals(7.0, t.get("etcd_debugging_mvcc_keys_total"));
+      assertEquals(2.0, t.get("etcd_server_leader_changes_seen_total"));
+      assertEquals("counter", t.type("etcd_server_leader_changes_seen_total"));
+      assertEquals(1.0, t.get("etcd_server_proposals_failed_total"));
+      assertEquals(3.0, t.get("etcd_server_proposals_pending"));
+      assertEquals(1048576.0, t.get("etcd_mvcc_db_total_size_in_bytes"));
+      assertEquals(1000.0, t.get("etcd_mvcc_db_total_size_in_use_in_bytes"));
+      assertEquals(9.0, t.get("etcd_debugging_mvcc_current_revision"));
+      assertEquals(2147483648.0, t.get("etcd_server_quota_backend_bytes"));
+      assertEquals(1.0, t.get("etcd_server_version", "server_version", "3.4.23"));
+      assertEquals(1.0, t.get("etcd_cluster_version", "cluster_version", "3.4"));
+      assertEquals(1.0, t.get("etcd_server_id", "server_id", "8e9e05c52164694d"));
+      assertEquals(0.0, t.get("etcd_network_client_grpc_received_bytes_total"));
+      assertEquals("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}", m.versionJson());
+    }
+  }
+
+  @Test
+  void aMemberThatCannotAnswerIsLeftOutOfTheScrape() {
+    FakeMember member = new FakeMember();
+    member.stopped = true;
+    try (ServerMetrics m = new ServerMetrics(member, false, "3.4.23", "3.4.0")) {
+      PrometheusText t = PrometheusText.parse(m.scrape());
+      assertNull(t.get("etcd_server_has_leader"));
+      assertNull(t.get("etcd_server_id", "server_id", "8e9e05c52164694d"));
+      assertEquals(1.0, t.get("etcd_server_version", "server_version", "3.4.23"));
+      assertEquals(new ServerMetrics.Health(false, "RAFT NO LEADER"), m.health(100));
+    }
+  }
+
+  @Test
+  void healthFollowsEtcdsChecksInOrder() {
+    FakeMember member = new FakeMember();
+    try (ServerMetrics m = new ServerMetrics(member, false, "3.4.23", "3.4.0")) {
+      assertEquals("{\"health\":\"true\"}", m.health(100).toJson());
+
+      member.read = new CompletableFuture<>(); // never completes
+      assertEquals("{\"health\":\"false\",\"reason\":\"QGET ERROR:context deadline exceeded\"}",
+          m.health(50).toJson());
+      member.read = CompletableFuture.failedFuture(new IllegalStateException("etcdserver: request timed out"));
+      assertEquals(new ServerMetrics.Health(false, "QGET ERROR:etcdserver: request timed out"), m.health(50));
+
+      member.hasLeader = false;
+      assertEquals(new ServerMetrics.Health(false, "RAFT NO LEADER"), m.health(50));
+
+      member.alarms = List.of("NOSPACE");
+      assertEquals("{\"health\":\"false\",\"reason\":\"ALARM NOSPACE\"}", m.health(50).toJson());
+    }
+  }
+
+  @Test
+  void grpcCallsAreCountedByServiceMethodTypeAndGoCodeName() throws Exception {
+    String name = "metrics-test-" + System.nanoTime();
+    HealthStatusManager health = new HealthStatusManager();
+    try (ServerMetrics m = new ServerMetrics(new FakeMember(), true, "3.4.23", "3.4.0")) {
+      Server server = InProcessServerBuilder.forName(name).addService(health.getHealthService())
+          .intercept(m.grpc()).build().start();
+      server.getServices().forEach(m.grpc()::initialize);
+      ManagedChannel ch = InProcessChannelBuilder.forName(name).build();
+      try {
+        String[] check = {"grpc_method", "Check", "grpc_service", "grpc.health.v1.Health", "grpc_type", "unary"};
+        PrometheusText before = PrometheusText.parse(m.scrape());
+        assertEquals(0.0, before.get("grpc_server_started_total", check), "initialized before the first call");
+        assertEquals(0.0, before.get("grpc_server_handled_total", with(check, "grpc_code", "Unauthenticated")));
+
+        HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(ch);
+        stub.check(HealthCheckRequest.getDefaultInstance());
+        assertThrows(StatusRuntimeException.class,
+            () -> stub.check(HealthCheckRequest.newBuilder().setService("no-such-service").build()));
+
+        PrometheusText t = PrometheusText.parse(m.scrape());
+        assertEquals(2.0, t.get("grpc_server_started_total", check));
+        assertEquals(2.0, t.get("grpc_server_msg_received_total", check));
+        assertEquals(1.0, t.get("grpc_server_msg_sent_total", check));
+        assertEquals(1.0, t.get("grpc_server_handled_total", with(check, "grpc_code", "OK")));
+        assertEquals(1.0, t.get("grpc_server_handled_total", with(check, "grpc_code", "NotFound")));
+        assertEquals(2.0, t.get("grpc_server_handling_seconds_count", check));
+        assertEquals(2.0, t.get("grpc_server_handling_seconds_bucket", with(check, "le", "+Inf")));
+        assertEquals(0.0, t.get("grpc_server_started_total", "grpc_method", "Watch",
+            "grpc_service", "grpc.health.v1.Health", "grpc_type", "server_stream"));
+        assertEquals(HealthCheckRequest.newBuilder().setService("no-such-service").build().getSerializedSize(),
+            t.get("etcd_network_client_grpc_received_bytes_total").intValue());
+      } finally {
+        ch.shutdownNow();
+        server.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void goStatusCodeNames() {
+    assertEquals("Canceled", GrpcServerMetrics.codeName(io.grpc.Status.Code.CANCELLED));
+    assertEquals("DeadlineExceeded", GrpcServerMetrics.codeName(io.grpc.Status.Code.DEADLINE_EXCEEDED));
+    assertEquals("Unauthenticated", GrpcServerMetrics.codeName(io.grpc.Status.Code.UNAUTHENTICATED));
+  }
+
+  private static String[] with(String[] labels, String... more) {
+    String[] out = java.util.Arrays.copyOf(labels, labels.length + more.length);
+    System.arraycopy(more, 0, out, labels.length, more.length);
+    return out;
+  }
+}
