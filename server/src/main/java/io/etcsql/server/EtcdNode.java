@@ -62,6 +62,9 @@ public final class EtcdNode implements Closeable {
     Files.createDirectories(member);
     this.store = KvStore.open(member.resolve("kv"), KvStore.Options.defaults());
     this.identity = new ClusterIdentity(config, store);
+    this.metrics = new ServerMetrics(config.extensiveMetrics(), Flags.EMULATED_ETCD_VERSION,
+        Flags.EMULATED_CLUSTER_VERSION);
+    io.etcsql.consensus.LogSyncTimes.listen(metrics::observeWalFsync); // before Ratis creates its log
     Map<String, InetSocketAddress> peers = new LinkedHashMap<>();
     for (Map.Entry<String, URI> e : identity.bootstrapPeers(config).entrySet()) {
       peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue()));
@@ -82,8 +85,7 @@ public final class EtcdNode implements Closeable {
       return self != null && self.getIsLearner();
     });
     QuotaGuard quota = new QuotaGuard(raft, proposer, identity::selfId, config.quotaBackendBytes());
-    this.metrics = new ServerMetrics(new NodeStatus(raft, store, proposer, config.quotaBackendBytes()),
-        config.extensiveMetrics(), Flags.EMULATED_ETCD_VERSION, Flags.EMULATED_CLUSTER_VERSION);
+    metrics.bind(new NodeStatus(raft, store, proposer, config.quotaBackendBytes()));
     this.compactor = AutoCompactor.start(config.autoCompaction(), raft, proposer);
     java.util.concurrent.atomic.AtomicInteger readerNo = new java.util.concurrent.atomic.AtomicInteger();
     this.reads = java.util.concurrent.Executors.newFixedThreadPool(

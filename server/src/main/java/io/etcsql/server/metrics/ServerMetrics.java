@@ -11,6 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.Closeable;
 import java.util.List;
@@ -34,21 +35,21 @@ public final class ServerMetrics implements Closeable {
   /** Prometheus text exposition format 0.0.4, as etcd 3.4 serves it. */
   public static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
 
-  private final MemberStatus member;
+  /** Null until {@link #bind}: values of a member still starting are left out. */
+  private volatile MemberStatus member;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final JvmGcMetrics gc = new JvmGcMetrics();
   private final GrpcServerMetrics grpc;
   private final String serverVersion;
   private final String clusterVersion;
+  private final Histogram walFsync;
 
   /**
-   * @param member where the values come from
    * @param extensive {@code --metrics extensive}: adds the gRPC handling-time histograms
    * @param serverVersion the etcd version this member reports (Status.version), e.g. 3.4.23
    * @param clusterVersion the cluster version, e.g. 3.4.0
    */
-  public ServerMetrics(MemberStatus member, boolean extensive, String serverVersion, String clusterVersion) {
-    this.member = member;
+  public ServerMetrics(boolean extensive, String serverVersion, String clusterVersion) {
     this.serverVersion = serverVersion;
     this.clusterVersion = clusterVersion;
     new JvmMemoryMetrics().bindTo(registry);
@@ -62,6 +63,20 @@ public final class ServerMetrics implements Closeable {
     this.grpc = new GrpcServerMetrics(prometheus, extensive);
     registerServer(prometheus);
     registerMvcc(prometheus);
+    // etcd's buckets: 1 ms to 8 s
+    walFsync = Histogram.builder().name("etcd_disk_wal_fsync_duration_seconds")
+        .help("The latency distributions of fsync called by WAL.")
+        .classicOnly().classicExponentialUpperBounds(0.001, 2, 14).withoutExemplars().register(prometheus);
+  }
+
+  /** Where the values come from from now on (the member, once its Raft node and store are open). */
+  public void bind(MemberStatus status) {
+    this.member = status;
+  }
+
+  /** One sync of the Raft log, in nanoseconds (etcd_disk_wal_fsync_duration_seconds). */
+  public void observeWalFsync(long nanos) {
+    walFsync.observe(nanos / 1e9);
   }
 
   private void registerServer(PrometheusRegistry r) {
@@ -91,7 +106,7 @@ public final class ServerMetrics implements Closeable {
         () -> majorMinor(clusterVersion));
     labelled(r, "etcd_server_id",
         "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.", "server_id",
-        member::memberIdHex);
+        () -> member.memberIdHex());
   }
 
   private void registerMvcc(PrometheusRegistry r) {
@@ -132,9 +147,13 @@ public final class ServerMetrics implements Closeable {
   }
 
   private void read(ToDoubleFunction<MemberStatus> value, DoubleConsumer out) {
+    MemberStatus m = member;
+    if (m == null) {
+      return;
+    }
     double v;
     try {
-      v = value.applyAsDouble(member);
+      v = value.applyAsDouble(m);
     } catch (RuntimeException e) {
       return; // starting or stopping: left out of this scrape
     }
@@ -163,6 +182,10 @@ public final class ServerMetrics implements Closeable {
    * not complete within {@code timeoutMs} ({@code QGET ERROR:...}).
    */
   public Health health(long timeoutMs) {
+    MemberStatus member = this.member;
+    if (member == null) {
+      return Health.unhealthy("RAFT NO LEADER");
+    }
     try {
       List<String> alarms = member.alarms();
       if (!alarms.isEmpty()) {

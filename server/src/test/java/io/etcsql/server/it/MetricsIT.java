@@ -125,6 +125,9 @@ class MetricsIT {
             assertTrue(a.value("etcd_server_leader_changes_seen_total") >= 1, who);
             assertEquals("counter", a.type("etcd_server_leader_changes_seen_total"), who);
             assertTrue(a.value("etcd_mvcc_db_total_size_in_bytes") > 0, who);
+            assertEquals("histogram", a.type("etcd_disk_wal_fsync_duration_seconds"), who);
+            assertTrue(a.value("etcd_disk_wal_fsync_duration_seconds_count")
+                    > b.value("etcd_disk_wal_fsync_duration_seconds_count"), "the puts were synced to the log; " + who);
             assertEquals(1.0, a.get("etcd_server_version", "server_version", version), who);
             double handledPuts = puts(a, "grpc_server_handled_total", "grpc_code", "OK")
                     - puts(b, "grpc_server_handled_total", "grpc_code", "OK");

@@ -53,9 +53,19 @@ class ServerMetricsTest {
     @Override public CompletableFuture<Void> linearizableRead() { return check(read); }
   }
 
+  private static ServerMetrics metrics(MemberStatus member, boolean extensive) {
+    ServerMetrics m = new ServerMetrics(extensive, "3.4.23", "3.4.0");
+    m.bind(member);
+    return m;
+  }
+
   @Test
   void exportsEtcdNamesTypesAndLabels() {
-    try (ServerMetrics m = new ServerMetrics(new FakeMember(), false, "3.4.23", "3.4.0")) {
+    try (ServerMetrics unbound = new ServerMetrics(false, "3.4.23", "3.4.0")) {
+      assertNull(PrometheusText.parse(unbound.scrape()).get("etcd_server_has_leader"),
+          "nothing to read before the member is bound");
+    }
+    try (ServerMetrics m = metrics(new FakeMember(), false)) {
       PrometheusText t = PrometheusText.parse(m.scrape());
       assertEquals(1.0, t.get("etcd_server_has_leader"));
       assertEquals(1.0, t.get("etcd_server_is_leader"));
@@ -79,6 +89,16 @@ class ServerMetricsTest {
       assertEquals(1.0, t.get("etcd_server_id", "server_id", "8e9e05c52164694d"));
       assertEquals(0.0, t.get("etcd_network_client_grpc_received_bytes_total"));
       assertEquals("{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}", m.versionJson());
+
+      m.observeWalFsync(1_500_000); // 1.5 ms
+      m.observeWalFsync(20_000_000_000L); // 20 s: beyond etcd's last bucket (8.192 s)
+      t = PrometheusText.parse(m.scrape());
+      assertEquals("histogram", t.type("etcd_disk_wal_fsync_duration_seconds"));
+      assertEquals(0.0, t.get("etcd_disk_wal_fsync_duration_seconds_bucket", "le", "0.001"));
+      assertEquals(1.0, t.get("etcd_disk_wal_fsync_duration_seconds_bucket", "le", "0.002"));
+      assertEquals(1.0, t.get("etcd_disk_wal_fsync_duration_seconds_bucket", "le", "8.192"));
+      assertEquals(2.0, t.get("etcd_disk_wal_fsync_duration_seconds_bucket", "le", "+Inf"));
+      assertEquals(2.0, t.get("etcd_disk_wal_fsync_duration_seconds_count"));
     }
   }
 
@@ -86,7 +106,7 @@ class ServerMetricsTest {
   void aMemberThatCannotAnswerIsLeftOutOfTheScrape() {
     FakeMember member = new FakeMember();
     member.stopped = true;
-    try (ServerMetrics m = new ServerMetrics(member, false, "3.4.23", "3.4.0")) {
+    try (ServerMetrics m = metrics(member, false)) {
       PrometheusText t = PrometheusText.parse(m.scrape());
       assertNull(t.get("etcd_server_has_leader"));
       assertNull(t.get("etcd_server_id", "server_id", "8e9e05c52164694d"));
@@ -98,7 +118,7 @@ class ServerMetricsTest {
   @Test
   void healthFollowsEtcdsChecksInOrder() {
     FakeMember member = new FakeMember();
-    try (ServerMetrics m = new ServerMetrics(member, false, "3.4.23", "3.4.0")) {
+    try (ServerMetrics m = metrics(member, false)) {
       assertEquals("{\"health\":\"true\"}", m.health(100).toJson());
 
       member.read = new CompletableFuture<>(); // never completes
@@ -119,7 +139,7 @@ class ServerMetricsTest {
   void grpcCallsAreCountedByServiceMethodTypeAndGoCodeName() throws Exception {
     String name = "metrics-test-" + System.nanoTime();
     HealthStatusManager health = new HealthStatusManager();
-    try (ServerMetrics m = new ServerMetrics(new FakeMember(), true, "3.4.23", "3.4.0")) {
+    try (ServerMetrics m = metrics(new FakeMember(), true)) {
       Server server = InProcessServerBuilder.forName(name).addService(health.getHealthService())
           .intercept(m.grpc()).build().start();
       server.getServices().forEach(m.grpc()::initialize);
