@@ -98,6 +98,17 @@ public final class GrpcServerMetrics implements ServerInterceptor {
     String type = typeOf(d.getType());
     long start = handling == null ? 0 : System.nanoTime();
     started.labelValues(method, svc, type).inc();
+    // a call ends once: closed by the service, or cancelled by the client going away (which Go's
+    // handler sees as a context error and go-grpc-prometheus counts as Canceled)
+    java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.function.Consumer<Status.Code> handledAs = code -> {
+      if (ended.compareAndSet(false, true)) {
+        handled.labelValues(codeName(code), method, svc, type).inc();
+        if (handling != null) {
+          handling.labelValues(method, svc, type).observe((System.nanoTime() - start) / 1e9);
+        }
+      }
+    };
     ServerCall<Q, R> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
       @Override
       public void sendMessage(R message) {
@@ -108,10 +119,7 @@ public final class GrpcServerMetrics implements ServerInterceptor {
 
       @Override
       public void close(Status status, Metadata trailers) {
-        handled.labelValues(codeName(status.getCode()), method, svc, type).inc();
-        if (handling != null) {
-          handling.labelValues(method, svc, type).observe((System.nanoTime() - start) / 1e9);
-        }
+        handledAs.accept(status.getCode());
         super.close(status, trailers);
       }
     };
@@ -121,6 +129,12 @@ public final class GrpcServerMetrics implements ServerInterceptor {
         received.labelValues(method, svc, type).inc();
         receivedBytes.inc(sizeOf(message));
         super.onMessage(message);
+      }
+
+      @Override
+      public void onCancel() {
+        handledAs.accept(Status.Code.CANCELLED);
+        super.onCancel();
       }
     };
   }
