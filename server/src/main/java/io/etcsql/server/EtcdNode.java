@@ -106,14 +106,25 @@ public final class EtcdNode implements Closeable {
         .addService(decoding.apply(ServerInterceptors.intercept(new LockService(concurrency), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new ElectionService(concurrency), learnerGuard)))
         .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)));
+    io.etcsql.server.config.GrpcOptions grpc = config.grpc();
     for (InetSocketAddress addr : config.clientListenAddresses()) {
       NettyServerBuilder b = NettyServerBuilder.forAddress(addr)
           // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
-          .permitKeepAliveTime(5, TimeUnit.SECONDS)
+          .maxConcurrentCallsPerConnection(grpc.streamLimit())
+          // clients may ping without a call open (etcdctl and jetcd keep idle connections alive)
           .permitKeepAliveWithoutCalls(true)
           .intercept(metrics.grpc());
+      if (grpc.keepaliveMinTime().compareTo(java.time.Duration.ZERO) > 0) {
+        b.permitKeepAliveTime(grpc.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS);
+      }
+      if (grpc.serverPings()) {
+        b.keepAliveTime(grpc.keepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+            .keepAliveTimeout(grpc.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      } else {
+        b.keepAliveTime(Long.MAX_VALUE, TimeUnit.NANOSECONDS); // no server pings
+      }
       addServices.accept(b);
       servers.add(b.build());
     }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -202,9 +203,19 @@ public final class EtcdCommandLine {
                 AutoCompaction.parse(v.autoCompactionMode, v.autoCompactionRetention),
                 v.listenSqlUrls,
                 v.listenMetricsUrls,
-                v.metrics);
+                v.metrics,
+                grpcOptions(v));
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
+    }
+
+    private static GrpcOptions grpcOptions(Values v) throws ConfigException {
+        if (v.maxConcurrentStreams == 0) {
+            // etcd would start and then refuse every request; gRPC for Java cannot even be set so
+            throw ConfigException.invalid("--" + Flags.MAX_CONCURRENT_STREAMS
+                    + " 0 would refuse every client request: give at least 1");
+        }
+        return new GrpcOptions(v.maxConcurrentStreams, v.keepaliveMinTime, v.keepaliveInterval, v.keepaliveTimeout);
     }
 
     /**
@@ -324,6 +335,10 @@ public final class EtcdCommandLine {
         List<URI> listenSqlUrls = defaultUrls(Flags.DEFAULT_LISTEN_SQL_URLS);
         List<URI> listenMetricsUrls = List.of();
         String metrics = Flags.DEFAULT_METRICS;
+        long maxConcurrentStreams = Flags.DEFAULT_MAX_CONCURRENT_STREAMS;
+        Duration keepaliveMinTime = Flags.DEFAULT_GRPC_KEEPALIVE_MIN_TIME;
+        Duration keepaliveInterval = Flags.DEFAULT_GRPC_KEEPALIVE_INTERVAL;
+        Duration keepaliveTimeout = Flags.DEFAULT_GRPC_KEEPALIVE_TIMEOUT;
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -355,8 +370,34 @@ public final class EtcdCommandLine {
                 case Flags.AUTO_COMPACTION_RETENTION -> autoCompactionRetention = value;
                 case Flags.AUTO_COMPACTION_MODE -> autoCompactionMode = value;
                 case Flags.VERSION -> printVersion = parseBool(value);
+                case Flags.MAX_CONCURRENT_STREAMS -> maxConcurrentStreams = parseUint32(value);
+                case Flags.GRPC_KEEPALIVE_MIN_TIME -> keepaliveMinTime = parseDuration(value);
+                case Flags.GRPC_KEEPALIVE_INTERVAL -> keepaliveInterval = parseDuration(value);
+                case Flags.GRPC_KEEPALIVE_TIMEOUT -> keepaliveTimeout = parseDuration(value);
                 default -> throw new IllegalStateException("no setter for supported flag " + spec.name());
             }
+        }
+
+        /** Go's {@code fs.DurationVar}: any {@code time.ParseDuration} failure is "parse error". */
+        private static Duration parseDuration(String value) throws ValueException {
+            try {
+                return GoDuration.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new ValueException("parse error");
+            }
+        }
+
+        /** etcd's uint32 flag value: {@code strconv.ParseUint(s, 10, 32)} with its error text. */
+        private static long parseUint32(String value) throws ValueException {
+            String prefix = "strconv.ParseUint: parsing \"" + value + "\": ";
+            if (value.isEmpty() || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new ValueException(prefix + "invalid syntax");
+            }
+            BigInteger n = new BigInteger(value);
+            if (n.compareTo(BigInteger.valueOf(Flags.DEFAULT_MAX_CONCURRENT_STREAMS)) > 0) {
+                throw new ValueException(prefix + "value out of range");
+            }
+            return n.longValueExact();
         }
 
         private static List<URI> urls(String value) throws ValueException {

@@ -32,6 +32,8 @@ public final class Flags {
         SELECTIVE,
         /** Boolean ({@code fs.BoolVar}): {@code --flag} alone means true. */
         BOOL,
+        /** Go duration ({@code fs.DurationVar}): "5s", "2h45m", "0". */
+        DURATION,
         /** Signed 64-bit integer ({@code fs.Int64Var}). */
         INT64
     }
@@ -87,6 +89,10 @@ public final class Flags {
     public static final String LISTEN_SQL_URLS = "listen-sql-urls";
     /** Where the /metrics, /health and /version HTTP endpoints listen (empty: nowhere). */
     public static final String LISTEN_METRICS_URLS = "listen-metrics-urls";
+    public static final String MAX_CONCURRENT_STREAMS = "max-concurrent-streams";
+    public static final String GRPC_KEEPALIVE_MIN_TIME = "grpc-keepalive-min-time";
+    public static final String GRPC_KEEPALIVE_INTERVAL = "grpc-keepalive-interval";
+    public static final String GRPC_KEEPALIVE_TIMEOUT = "grpc-keepalive-timeout";
     /** Level of detail of the exported metrics: {@link #METRICS_BASIC} or {@link #METRICS_EXTENSIVE}. */
     public static final String METRICS = "metrics";
     public static final String MAX_REQUEST_BYTES = "max-request-bytes";
@@ -138,6 +144,11 @@ public final class Flags {
     /** Adds the server side gRPC handling-time histograms. */
     public static final String METRICS_EXTENSIVE = "extensive";
     public static final String DEFAULT_METRICS = METRICS_BASIC;
+    /** math.MaxUint32. */
+    public static final long DEFAULT_MAX_CONCURRENT_STREAMS = 4_294_967_295L;
+    public static final java.time.Duration DEFAULT_GRPC_KEEPALIVE_MIN_TIME = java.time.Duration.ofSeconds(5);
+    public static final java.time.Duration DEFAULT_GRPC_KEEPALIVE_INTERVAL = java.time.Duration.ofHours(2);
+    public static final java.time.Duration DEFAULT_GRPC_KEEPALIVE_TIMEOUT = java.time.Duration.ofSeconds(20);
 
     /** The etcd release whose command line this emulates. */
     public static final String EMULATED_ETCD_VERSION = "3.4.23";
@@ -174,6 +185,16 @@ public final class Flags {
                     List.of("Maximum number of operations permitted in a transaction."), MEMBER),
             new Spec(MAX_REQUEST_BYTES, Kind.UINT, Integer.toString(DEFAULT_MAX_REQUEST_BYTES),
                     List.of("Maximum client request size in bytes the server will accept."), MEMBER),
+            new Spec(MAX_CONCURRENT_STREAMS, Kind.UINT, "math.MaxUint32",
+                    List.of("Maximum concurrent streams that each client can open at a time."), MEMBER),
+            new Spec(GRPC_KEEPALIVE_MIN_TIME, Kind.DURATION, "5s",
+                    List.of("Minimum duration interval that a client should wait before pinging server."), MEMBER),
+            new Spec(GRPC_KEEPALIVE_INTERVAL, Kind.DURATION, "2h",
+                    List.of("Frequency duration of server-to-client ping to check if a connection is alive (0 to disable)."),
+                    MEMBER),
+            new Spec(GRPC_KEEPALIVE_TIMEOUT, Kind.DURATION, "20s",
+                    List.of("Additional duration of wait before closing a non-responsive connection (0 to disable)."),
+                    MEMBER),
             new Spec(INITIAL_ADVERTISE_PEER_URLS, Kind.URLS, DEFAULT_INITIAL_ADVERTISE_PEER_URLS,
                     List.of("List of this member's peer URLs to advertise to the rest of the cluster."), CLUSTERING),
             new Spec(INITIAL_CLUSTER, Kind.STRING, DEFAULT_INITIAL_CLUSTER,
@@ -230,8 +251,7 @@ public final class Flags {
             // member
             "wal-dir", "max-snapshots", "max-wals",
             "initial-election-tick-advance", "backend-batch-interval",
-            "backend-batch-limit", "grpc-keepalive-min-time", "grpc-keepalive-interval",
-            "grpc-keepalive-timeout", "max-concurrent-streams",
+            "backend-batch-limit",
             // clustering
             "discovery", "discovery-fallback", "discovery-proxy", "discovery-srv", "discovery-srv-name",
             "strict-reconfig-check", "enable-v2", "pre-vote",

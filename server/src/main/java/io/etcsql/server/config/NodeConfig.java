@@ -38,6 +38,8 @@ import java.util.Objects;
  * @param listenMetricsUrls {@code --listen-metrics-urls} (empty: no metrics endpoint)
  * @param metrics {@code --metrics}: {@link Flags#METRICS_EXTENSIVE} adds gRPC handling-time histograms; any
  *     other value means basic, as in etcd 3.4
+ * @param grpc {@code --max-concurrent-streams} and {@code --grpc-keepalive-*}: the client gRPC
+ *     server's connection settings
  */
 public record NodeConfig(
         String name,
@@ -58,7 +60,8 @@ public record NodeConfig(
         AutoCompaction autoCompaction,
         List<URI> listenSqlUrls,
         List<URI> listenMetricsUrls,
-        String metrics) {
+        String metrics,
+        GrpcOptions grpc) {
 
     /** {@code --initial-cluster-state}. */
     public enum ClusterState {
@@ -108,6 +111,19 @@ public record NodeConfig(
         listenSqlUrls = List.copyOf(listenSqlUrls);
         listenMetricsUrls = List.copyOf(listenMetricsUrls);
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(grpc, "grpc");
+    }
+
+    /** A configuration with etcd's default gRPC connection settings. */
+    public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
+            List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
+            ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
+            int maxTxnOps, long heartbeatIntervalMs, long electionTimeoutMs, long quotaBackendBytes,
+            AutoCompaction autoCompaction, List<URI> listenSqlUrls, List<URI> listenMetricsUrls, String metrics) {
+        this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+                initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
+                heartbeatIntervalMs, electionTimeoutMs, quotaBackendBytes, autoCompaction, listenSqlUrls,
+                listenMetricsUrls, metrics, GrpcOptions.DEFAULTS);
     }
 
     /** A configuration with no metrics endpoint and basic metrics. */

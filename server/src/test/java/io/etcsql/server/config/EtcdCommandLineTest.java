@@ -318,13 +318,18 @@ class EtcdCommandLineTest {
         env.put("ETCD_LISTEN_SQL_URLS", "http://127.0.0.1:18765");
         env.put("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:12381");
         env.put("ETCD_METRICS", "extensive");
+        env.put("ETCD_MAX_CONCURRENT_STREAMS", "100");
+        env.put("ETCD_GRPC_KEEPALIVE_MIN_TIME", "1s");
+        env.put("ETCD_GRPC_KEEPALIVE_INTERVAL", "30m");
+        env.put("ETCD_GRPC_KEEPALIVE_TIMEOUT", "10s");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
                 uris("http://127.0.0.1:2379"), uris("http://127.0.0.1:2380"), uris("http://127.0.0.1:2380"),
                 c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500, -1,
                 new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)), uris("http://127.0.0.1:18765"),
-                uris("http://127.0.0.1:12381"), "extensive");
+                uris("http://127.0.0.1:12381"), "extensive", new GrpcOptions(100, java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofMinutes(30), java.time.Duration.ofSeconds(10)));
         assertEquals(expected, c);
         assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
         assertEquals(List.of(), r.warnings());
@@ -387,6 +392,27 @@ class EtcdCommandLineTest {
     }
 
     // ---- metrics ---------------------------------------------------------------------------------
+
+    @Test
+    void grpcConnectionFlagsFollowEtcd() throws Exception {
+        assertEquals(GrpcOptions.DEFAULTS, run().grpc(), "etcd's defaults");
+        assertEquals(Integer.MAX_VALUE, run().grpc().streamLimit(), "math.MaxUint32 as gRPC for Java takes it");
+        assertTrue(run().grpc().serverPings(), "every 2h, 20s to answer");
+        GrpcOptions g = run("--max-concurrent-streams", "2", "--grpc-keepalive-min-time", "1m30s",
+                "--grpc-keepalive-interval", "0", "--grpc-keepalive-timeout", "1.5s").grpc();
+        assertEquals(new GrpcOptions(2, java.time.Duration.ofSeconds(90), java.time.Duration.ZERO,
+                java.time.Duration.ofMillis(1500)), g);
+        assertFalse(g.serverPings(), "an interval of 0 turns server pings off");
+        // etcd 3.4.23's own messages (checked with /usr/bin/etcd)
+        assertEquals("invalid value \"x\" for flag -grpc-keepalive-min-time: parse error",
+                fails("--grpc-keepalive-min-time", "x").getMessage());
+        assertEquals("invalid value \"-1\" for flag -max-concurrent-streams: strconv.ParseUint: parsing \"-1\":"
+                + " invalid syntax", fails("--max-concurrent-streams", "-1").getMessage());
+        assertEquals("invalid value \"4294967296\" for flag -max-concurrent-streams: strconv.ParseUint: parsing"
+                + " \"4294967296\": value out of range", fails("--max-concurrent-streams", "4294967296").getMessage());
+        assertEquals("--max-concurrent-streams 0 would refuse every client request: give at least 1",
+                fails("--max-concurrent-streams", "0").getMessage());
+    }
 
     @Test
     void listenMetricsUrlsAndMetricsLevel() throws Exception {

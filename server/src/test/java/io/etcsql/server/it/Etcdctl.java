@@ -239,6 +239,11 @@ public final class Etcdctl {
             return seen;
         }
 
+        /** The etcdctl process id (to pause it with SIGSTOP). */
+        public long pid() {
+            return process.pid();
+        }
+
         public boolean isAlive() {
             return process.isAlive();
         }
