@@ -34,7 +34,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * the columns it produces. Plans show it as {@code KvTableScan(table=[[etcd, kv]],
  * query=[keys=['a', 'b')...], fields=[...])}.
  */
-public final class KvTableScan extends TableScan implements EnumerableRel {
+public class KvTableScan extends TableScan {
   final KvTable kvTable;
   final KvQuery query;
   /** The table's columns this scan produces, in order; a count-only scan produces one count. */
@@ -72,7 +72,12 @@ public final class KvTableScan extends TableScan implements EnumerableRel {
       t = t.replace(RelCollations.of(new RelFieldCollation(keyAt, query.descending()
           ? RelFieldCollation.Direction.DESCENDING : RelFieldCollation.Direction.ASCENDING)));
     }
-    return new KvTableScan(getCluster(), t, table, kvTable, query, fields, countType);
+    return new Enumerable(getCluster(), t, table, kvTable, query, fields, countType);
+  }
+
+  /** This scan, narrowed: of the same form (logical or enumerable) as this one. */
+  KvTableScan make(RelTraitSet traits, KvQuery q, int[] f, @Nullable RelDataType count) {
+    return new KvTableScan(getCluster(), traits, table, kvTable, q, f, count);
   }
 
   static int indexOf(int[] fields, int column) {
@@ -85,18 +90,18 @@ public final class KvTableScan extends TableScan implements EnumerableRel {
   }
 
   KvTableScan with(KvQuery q) {
-    return new KvTableScan(getCluster(), getTraitSet(), table, kvTable, q, fields, countType);
+    return make(getTraitSet(), q, fields, countType);
   }
 
   KvTableScan withFields(int[] f) {
     boolean needsValue = indexOf(f, KvTable.VALUE) >= 0 || indexOf(f, KvTable.VALUE_BYTES) >= 0;
     KvQuery q = needsValue ? query : query.withKeysOnly();
-    return new KvTableScan(getCluster(), getTraitSet(), table, kvTable, q, f, countType);
+    return make(getTraitSet(), q, f, countType);
   }
 
   KvTableScan counting(RelDataType type) {
     KvQuery q = query.withCountOnly();
-    return new KvTableScan(getCluster(), getTraitSet(), table, kvTable, q, new int[0], type);
+    return make(getTraitSet(), q, new int[0], type);
   }
 
   boolean fieldsAreAllColumns() {
@@ -113,7 +118,7 @@ public final class KvTableScan extends TableScan implements EnumerableRel {
 
   @Override
   public RelNode copy(RelTraitSet traitSet, List<RelNode> inputs) {
-    return new KvTableScan(getCluster(), traitSet, table, kvTable, query, fields, countType);
+    return make(traitSet, query, fields, countType);
   }
 
   @Override
@@ -178,14 +183,38 @@ public final class KvTableScan extends TableScan implements EnumerableRel {
     return Math.max(rows, 1);
   }
 
-  @Override
-  public Result implement(EnumerableRelImplementor implementor, Prefer pref) {
-    // one column: scalar rows; more: Object[] (what KvTable.scan produces)
-    PhysType physType = PhysTypeImpl.of(implementor.getTypeFactory(), getRowType(),
-        getRowType().getFieldCount() == 1 ? JavaRowFormat.SCALAR : JavaRowFormat.ARRAY, false);
-    Expression t = implementor.stash(kvTable, KvTable.class);
-    Expression q = implementor.stash(query, KvQuery.class);
-    return implementor.result(physType, Blocks.toBlock(
-        Expressions.call(t, "scan", q, Expressions.constant(fields))));
+  /**
+   * The runnable scan ({@link #physical()}). A class of its own: Calcite's Volcano planner refuses
+   * a physical node (an EnumerableRel) from a logical rewrite, and its ProjectRemoveRule turns
+   * {@code SELECT * FROM kv} into the logical scan itself, which failed ("KvTableScan ... is a
+   * PhysicalNode, which is not allowed in ProjectRemoveRule") while the logical scan was one.
+   */
+  static final class Enumerable extends KvTableScan implements EnumerableRel {
+    private Enumerable(RelOptCluster cluster, RelTraitSet traits, RelOptTable table, KvTable kvTable, KvQuery query,
+        int[] fields, @Nullable RelDataType countType) {
+      super(cluster, traits, table, kvTable, query, fields, countType);
+    }
+
+    /** Plans show it as the scan it is. */
+    @Override
+    public String getRelTypeName() {
+      return KvTableScan.class.getSimpleName();
+    }
+
+    @Override
+    KvTableScan make(RelTraitSet traits, KvQuery q, int[] f, @Nullable RelDataType count) {
+      return new Enumerable(getCluster(), traits, table, kvTable, q, f, count);
+    }
+
+    @Override
+    public Result implement(EnumerableRelImplementor implementor, Prefer pref) {
+      // one column: scalar rows; more: Object[] (what KvTable.scan produces)
+      PhysType physType = PhysTypeImpl.of(implementor.getTypeFactory(), getRowType(),
+          getRowType().getFieldCount() == 1 ? JavaRowFormat.SCALAR : JavaRowFormat.ARRAY, false);
+      Expression t = implementor.stash(kvTable, KvTable.class);
+      Expression q = implementor.stash(query, KvQuery.class);
+      return implementor.result(physType, Blocks.toBlock(
+          Expressions.call(t, "scan", q, Expressions.constant(fields))));
+    }
   }
 }
