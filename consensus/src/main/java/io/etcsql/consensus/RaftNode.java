@@ -87,6 +87,8 @@ public final class RaftNode implements Closeable {
   private ReplicationWatchdog watchdog;
   /** Holds back follower acknowledgements of entries not yet flushed (see DurableAppendAcks). */
   private final DurableAppendAcks durableAcks;
+  /** This member's Raft log, once its division exists (read for the flush index). */
+  private volatile org.apache.ratis.server.raftlog.RaftLog raftLog;
 
   private RaftNode(RaftNodeConfig config, KvStore store, SnapshotSource snapshots) throws IOException {
     this.config = config;
@@ -707,8 +709,6 @@ public final class RaftNode implements Closeable {
     server.close();
     durableAcks.close();
   }
-
-  private volatile org.apache.ratis.server.raftlog.RaftLog raftLog;
 
   /** This member's Raft log flush index; Long.MAX_VALUE before its division exists. */
   private long flushIndex() {
