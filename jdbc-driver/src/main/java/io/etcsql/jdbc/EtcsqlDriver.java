@@ -49,6 +49,24 @@ public final class EtcsqlDriver extends Driver {
    * @throws SQLException with SQLState 08001 when no endpoint could be reached, the last
    *     endpoint's failure as its cause
    */
+  /**
+   * The JDBC user and password become HTTP basic credentials, which the SQL endpoint logs in to
+   * etcd with: queries then run with that etcd user's permissions.
+   */
+  static Properties withBasicCredentials(Properties info) {
+    Properties p = new Properties();
+    if (info != null) {
+      p.putAll(info);
+    }
+    String user = p.getProperty("user");
+    if (user != null && !user.isEmpty() && p.getProperty("avatica_user") == null) {
+      p.setProperty("authentication", "BASIC");
+      p.setProperty("avatica_user", user);
+      p.setProperty("avatica_password", p.getProperty("password", ""));
+    }
+    return p;
+  }
+
   @Override
   public Connection connect(String url, Properties info) throws SQLException {
     if (!acceptsURL(url)) {
@@ -58,6 +76,7 @@ public final class EtcsqlDriver extends Driver {
       return withSqlExceptions(super.connect(url, info));
     }
     List<String> endpoints = endpoints(url);
+    info = withBasicCredentials(info);
     Throwable last = null;
     for (String endpoint : endpoints) {
       try {

@@ -25,6 +25,8 @@ import io.etcsql.grpcapi.etcsqlpb.CommandResult;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.grpcapi.mvccpb.Event;
 import io.etcsql.grpcapi.mvccpb.KeyValue;
+import io.etcsql.grpcapi.etcsqlpb.AuthHeader;
+import io.etcsql.kvstore.auth.AuthStore;
 import io.etcsql.kvstore.backend.MetaStore;
 import io.etcsql.kvstore.lease.Lease;
 import io.etcsql.kvstore.lease.Lessor;
@@ -47,8 +49,10 @@ final class Applier {
   private final WatchHub watchHub;
   private final MemberRegistry members;
   private final Alarms alarms;
+  private final AuthStore auth;
 
-  Applier(MvccStore mvcc, Lessor lessor, MetaStore meta, WatchHub watchHub) {
+  Applier(MvccStore mvcc, Lessor lessor, MetaStore meta, WatchHub watchHub, AuthStore auth) {
+    this.auth = auth;
     this.members = new MemberRegistry(meta);
     this.alarms = new Alarms(meta);
     this.mvcc = mvcc;
@@ -60,6 +64,9 @@ final class Applier {
   CommandResult apply(long index, ReplicatedCommand cmd) {
     CommandResult.Builder r = CommandResult.newBuilder();
     alarms.checkCapped(cmd); // etcd's applierV3Capped while NOSPACE is active
+    if (cmd.hasAuth() && auth.enabled()) {
+      checkPermissions(auth.state(), cmd.getAuth(), cmd); // etcd's authApplierV3
+    }
     switch (cmd.getRequestCase()) {
       case PUT -> r.setPut(put(index, cmd));
       case DELETE_RANGE -> r.setDeleteRange(deleteRange(index, cmd));
@@ -72,10 +79,69 @@ final class Applier {
       case MEMBER_BOOTSTRAP -> r.setMemberBootstrap(members.bootstrap(cmd.getMemberBootstrap()));
       case MEMBER_CHANGE -> r.setMemberChange(members.change(cmd.getMemberChange()));
       case ALARM -> r.setAlarm(alarms.apply(cmd.getAlarm()));
+      case AUTH_COMMAND -> r.setAuthCommand(auth.apply(index, cmd.getAuthCommand(), cmd.getAuth()));
       case READ_BARRIER -> { } // ordering only: nothing to change
       default -> throw new IllegalArgumentException("unknown replicated command " + cmd.getRequestCase());
     }
     return r.build();
+  }
+
+  // ------------------------------------------------------------------ auth
+
+  /**
+   * etcd's authApplierV3: the user the request carries must hold the permissions it needs, as
+   * of this point of the log. Both branches of a txn are checked (and nested txns), not only the
+   * one its compares choose.
+   */
+  private void checkPermissions(AuthStore.State s, AuthHeader h, ReplicatedCommand cmd) {
+    switch (cmd.getRequestCase()) {
+      case PUT -> {
+        PutRequest p = cmd.getPut();
+        AuthStore.checkWrite(s, h, p.getKey(), ByteString.EMPTY);
+        checkLeaseKeys(s, h, p.getLease());
+        if (p.getPrevKv()) {
+          AuthStore.checkRead(s, h, p.getKey(), ByteString.EMPTY);
+        }
+      }
+      case DELETE_RANGE -> checkDelete(s, h, cmd.getDeleteRange());
+      case TXN -> checkTxnPermissions(s, h, cmd.getTxn());
+      case LEASE_REVOKE -> checkLeaseKeys(s, h, cmd.getLeaseRevoke().getID());
+      default -> { }
+    }
+  }
+
+  private static void checkDelete(AuthStore.State s, AuthHeader h, DeleteRangeRequest d) {
+    AuthStore.checkWrite(s, h, d.getKey(), d.getRangeEnd());
+    if (d.getPrevKv()) {
+      AuthStore.checkRead(s, h, d.getKey(), d.getRangeEnd());
+    }
+  }
+
+  private static void checkTxnPermissions(AuthStore.State s, AuthHeader h, TxnRequest t) {
+    for (Compare c : t.getCompareList()) {
+      AuthStore.checkRead(s, h, c.getKey(), c.getRangeEnd());
+    }
+    for (List<RequestOp> ops : List.of(t.getSuccessList(), t.getFailureList())) {
+      for (RequestOp op : ops) {
+        switch (op.getRequestCase()) {
+          case REQUEST_RANGE -> AuthStore.checkRead(s, h, op.getRequestRange().getKey(), op.getRequestRange().getRangeEnd());
+          case REQUEST_PUT -> AuthStore.checkWrite(s, h, op.getRequestPut().getKey(), ByteString.EMPTY);
+          case REQUEST_DELETE_RANGE -> checkDelete(s, h, op.getRequestDeleteRange());
+          case REQUEST_TXN -> checkTxnPermissions(s, h, op.getRequestTxn());
+          default -> { }
+        }
+      }
+    }
+  }
+
+  /** Putting with a lease, or revoking it, needs write access to every key the lease holds. */
+  private void checkLeaseKeys(AuthStore.State s, AuthHeader h, long leaseId) {
+    Lease l = leaseId == 0 ? null : lessor.lookup(leaseId);
+    if (l != null) {
+      for (ByteString key : l.keys()) {
+        AuthStore.checkWrite(s, h, key, ByteString.EMPTY);
+      }
+    }
   }
 
   private static ResponseHeader header(long revision) {

@@ -37,7 +37,26 @@ public enum EtcdError {
   MEMBER_NOT_ENOUGH_STARTED("etcdserver: re-configuration failed due to not enough started members"),
   UNHEALTHY("etcdserver: unhealthy cluster"),
   BAD_LEADER_TRANSFEREE("etcdserver: bad leader transferee"),
-  LEADER_TRANSFER_TIMEOUT("etcdserver: request timed out, leader transfer took too long");
+  LEADER_TRANSFER_TIMEOUT("etcdserver: request timed out, leader transfer took too long"),
+  // auth (etcd's rpctypes texts)
+  ROOT_USER_NOT_EXIST("etcdserver: root user does not exist"),
+  ROOT_ROLE_NOT_EXIST("etcdserver: root user does not have root role"),
+  USER_ALREADY_EXIST("etcdserver: user name already exists"),
+  USER_EMPTY("etcdserver: user name is empty"),
+  USER_NOT_FOUND("etcdserver: user name not found"),
+  ROLE_ALREADY_EXIST("etcdserver: role name already exists"),
+  ROLE_NOT_FOUND("etcdserver: role name not found"),
+  ROLE_EMPTY("etcdserver: role name is empty"),
+  AUTH_FAILED("etcdserver: authentication failed, invalid user ID or password"),
+  PERMISSION_DENIED("etcdserver: permission denied"),
+  ROLE_NOT_GRANTED("etcdserver: role is not granted to the user"),
+  PERMISSION_NOT_GRANTED("etcdserver: permission is not granted to the role"),
+  AUTH_NOT_ENABLED("etcdserver: authentication is not enabled"),
+  INVALID_AUTH_TOKEN("etcdserver: invalid auth token"),
+  INVALID_AUTH_MGMT("etcdserver: invalid auth management"),
+  AUTH_OLD_REVISION("etcdserver: revision of auth store is old"),
+  // not in etcd's table: its auth package's text, answered with code Unknown
+  NO_PASSWORD_USER("auth: authentication failed, password was given for no password user");
 
   private final String message;
 

@@ -41,6 +41,7 @@ public final class KvStore implements Closeable {
   private final RevisionLog log;
   private final MetaStore meta;
   private WatchHub watchHub; // set once in the constructor
+  private final io.etcsql.kvstore.auth.AuthStore auth;
   /** Held while a command is applied, and while a snapshot captures its starting point. */
   private final Object applyLock = new Object();
   // replaced together when a snapshot from the leader is installed
@@ -58,11 +59,12 @@ public final class KvStore implements Closeable {
       LOG.warn("kv store at {} was not closed cleanly: recovering its map files", dir);
     }
     meta = new MetaStore(dir, recover);
+    auth = new io.etcsql.kvstore.auth.AuthStore(meta);
     undoPending();
     log = new RevisionLog(dir.resolve("revisions"), options.entriesPerSegment, recover);
     load();
     watchHub = new WatchHub(new CurrentHistory(), options.progressNotifyInterval);
-    applier = new Applier(mvcc, lessor, meta, watchHub);
+    applier = new Applier(mvcc, lessor, meta, watchHub, auth);
     LOG.info("kv store at {}: applied index {} (term {}), revision {}", dir, appliedIndex, appliedTerm,
         mvcc.currentRevision());
   }
@@ -75,12 +77,18 @@ public final class KvStore implements Closeable {
     MvccStore m = new MvccStore(log, applied[1], meta.compactRevision(), keyLeases);
     Lessor l = new Lessor(meta, keyLeases);
     if (watchHub != null) {
-      applier = new Applier(m, l, meta, watchHub);
+      applier = new Applier(m, l, meta, watchHub, auth);
+      auth.reload();
     }
     lessor = l;
     mvcc = m;
     appliedTerm = applied[0];
     appliedIndex = applied[1];
+  }
+
+  /** Users, roles and permissions, and whether auth is on. */
+  public io.etcsql.kvstore.auth.AuthStore auth() {
+    return auth;
   }
 
   /** The watch hub's view of history: always the current MVCC store. */
@@ -211,6 +219,7 @@ public final class KvStore implements Closeable {
     java.util.Set<Long> removedMembers;
     long clusterId;
     byte[] alarms;
+    byte[] authState;
     AutoCloseable pin;
     synchronized (applyLock) {
       m = mvcc;
@@ -222,10 +231,12 @@ public final class KvStore implements Closeable {
       removedMembers = meta.removedMembers();
       clusterId = meta.clusterId();
       alarms = meta.alarms();
+      authState = auth.encoded();
       pin = m.pinHistory();
     }
     try (pin) {
-      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, removedMembers, alarms, log);
+      SnapshotFormat.write(out, at[0], at[1], compact, revision, leases, clusterId, members, removedMembers, alarms,
+          authState, log);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {

@@ -30,6 +30,7 @@ import java.util.Map;
  * leaseCount:4 { id:8 len:4 bytes }
  * clusterId:8 memberCount:4 { id:8 len:4 encodedMember }   len 0: the id of a removed member
  * alarmsLen:4 encodedAlarms                 the active alarms (an AlarmResponse's alarms); 0: none
+ * authLen:4 encodedAuthState               users, roles, permissions (etcsqlpb.AuthState); not in v3
  * { 1:1 main:8 sub:4 len:4 encodedRecord }   every stored revision record, in revision order
  * 0:1
  * zero padding to a multiple of 512 bytes    (etcdctl snapshot save checks this, as for bbolt)
@@ -37,11 +38,13 @@ import java.util.Map;
  * </pre>
  */
 final class SnapshotFormat {
-  private static final String MAGIC = "etcsql-snapshot-v3";
+  private static final String MAGIC = "etcsql-snapshot-v4";
+  /** The format before the auth store was added (no auth section); still read. */
+  private static final String MAGIC_V3 = "etcsql-snapshot-v3";
   private static final int DIGEST_BYTES = 32;
   private static final int ALIGNMENT = 512;
 
-  record Header(long term, long index, long compactRevision, long revision) {}
+  record Header(long term, long index, long compactRevision, long revision, boolean hasAuth) {}
 
   private SnapshotFormat() {}
 
@@ -55,7 +58,7 @@ final class SnapshotFormat {
 
   static void write(OutputStream raw, long term, long index, long compact, long revision,
       Map<Long, byte[]> leases, long clusterId, Map<Long, byte[]> members, java.util.Set<Long> removedMembers,
-      byte[] alarms, RevisionLog log) throws IOException {
+      byte[] alarms, byte[] auth, RevisionLog log) throws IOException {
     MessageDigest sha = sha256();
     BufferedOutputStream buffered = new BufferedOutputStream(raw, 64 * 1024);
     long[] written = new long[1];
@@ -97,6 +100,8 @@ final class SnapshotFormat {
     byte[] a = alarms == null ? new byte[0] : alarms;
     d.writeInt(a.length);
     d.write(a);
+    d.writeInt(auth.length);
+    d.write(auth);
     for (long[] rev : log.revisionsUpTo(revision)) {
       RevisionRecord rec = log.read(rev[0], (int) rev[1], true);
       if (rec == null) {
@@ -162,20 +167,21 @@ final class SnapshotFormat {
 
   private static Header header(DataInputStream d) throws IOException {
     String magic = d.readUTF();
-    if (!MAGIC.equals(magic)) {
+    if (!MAGIC.equals(magic) && !MAGIC_V3.equals(magic)) {
       throw new IOException("not an etcsql snapshot (format '" + magic + "')");
     }
-    return new Header(d.readLong(), d.readLong(), d.readLong(), d.readLong());
+    return new Header(d.readLong(), d.readLong(), d.readLong(), d.readLong(), MAGIC.equals(magic));
   }
 
   /**
    * Loads a verified snapshot file into an empty log and meta store. With {@code forNewCluster}
    * (a restore) the members, cluster id and alarms are left out and every record's Raft index is
-   * reset to 0, because the new cluster's Raft log starts again from index 1.
+   * reset to 0, because the new cluster's Raft log starts again from index 1. Users and roles are
+ * kept in both cases.
    */
   static void load(Path file, RevisionLog log, MetaStore meta, boolean forNewCluster) throws IOException {
     try (DataInputStream d = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 64 * 1024))) {
-      header(d);
+      Header header = header(d);
       int leases = d.readInt();
       for (int i = 0; i < leases; i++) {
         long id = d.readLong();
@@ -199,6 +205,17 @@ final class SnapshotFormat {
       }
       byte[] alarms = new byte[d.readInt()];
       d.readFully(alarms);
+      if (header.hasAuth()) {
+        byte[] auth = new byte[d.readInt()];
+        d.readFully(auth);
+        if (forNewCluster && auth.length > 0) {
+          // the users and roles carry over (as etcd's restored db keeps its auth buckets); the
+          // new cluster's log starts again from index 1
+          auth = io.etcsql.grpcapi.etcsqlpb.AuthState.parseFrom(auth).toBuilder().setAppliedIndex(0).build()
+              .toByteArray();
+        }
+        meta.setAuth(auth);
+      }
       if (!forNewCluster) {
         meta.setClusterId(clusterId);
         memberList.forEach(meta::putMember);

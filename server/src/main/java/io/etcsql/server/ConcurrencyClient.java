@@ -52,16 +52,33 @@ final class ConcurrencyClient {
   private final QuotaGuard quota;
   private final int maxTxnOps;
   private final Executor reads;
+  /** Whom the reads and writes act for (its permissions apply). */
+  private final io.etcsql.grpcapi.etcsqlpb.AuthHeader caller;
 
   /** @param reads runs reads and the steps that follow a watch callback (never a delivery thread) */
   ConcurrencyClient(RaftNode node, Proposer proposer, ResponseHeaders headers, QuotaGuard quota,
       int maxTxnOps, Executor reads) {
+    this(node, proposer, headers, quota, maxTxnOps, reads, io.etcsql.grpcapi.etcsqlpb.AuthHeader.getDefaultInstance());
+  }
+
+  private ConcurrencyClient(RaftNode node, Proposer proposer, ResponseHeaders headers, QuotaGuard quota,
+      int maxTxnOps, Executor reads, io.etcsql.grpcapi.etcsqlpb.AuthHeader caller) {
+    this.caller = caller;
     this.node = node;
     this.proposer = proposer;
     this.headers = headers;
     this.quota = quota;
     this.maxTxnOps = maxTxnOps;
     this.reads = reads;
+  }
+
+  /**
+   * This client acting for the caller of the current gRPC call, as etcd's lock and election
+   * servers act with their caller's token: its permissions apply to every step, on any thread.
+   */
+  ConcurrencyClient forCurrentCaller() {
+    return new ConcurrencyClient(node, proposer.forCurrentCaller(), headers, quota, maxTxnOps, reads,
+        io.etcsql.server.auth.AuthContext.current());
   }
 
   ResponseHeaders headers() {
@@ -117,6 +134,7 @@ final class ConcurrencyClient {
   CompletableFuture<RangeResponse> range(RangeRequest request) {
     RequestChecks.checkRange(request);
     return node.readBarrier().thenApplyAsync(v -> {
+      io.etcsql.server.auth.Authz.checkRead(node.store().auth(), caller, request.getKey(), request.getRangeEnd());
       RangeResponse r = node.store().range(request);
       return r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build();
     }, reads);

@@ -51,13 +51,24 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
   static final String MISSING_LEADER_KEY = "\"leader\" field must be provided";
 
   private final ConcurrencyClient client;
+  /** Set on the per-call instance that acts for one caller (see {@link #forCaller()}). */
+  private final boolean perCall;
 
   ElectionService(ConcurrencyClient client) {
+    this(client, false);
+  }
+
+  private ElectionService(ConcurrencyClient client, boolean perCall) {
+    this.perCall = perCall;
     this.client = client;
   }
 
   @Override
   public void campaign(CampaignRequest request, StreamObserver<CampaignResponse> observer) {
+    if (!perCall) {
+      forCaller().campaign(request, observer);
+      return;
+    }
     Context ctx = Context.current();
     ConcurrencyClient.reply(() -> client.session(request.getLease())
         .thenCompose(lease -> campaign(request, lease, ctx)), observer);
@@ -125,6 +136,10 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void proclaim(ProclaimRequest request, StreamObserver<ProclaimResponse> observer) {
+    if (!perCall) {
+      forCaller().proclaim(request, observer);
+      return;
+    }
     ConcurrencyClient.reply(() -> withLeader(request.hasLeader(), request.getLeader(), leader ->
         proclaim(leader, request.getValue())
             .thenApply(r -> ProclaimResponse.newBuilder().setHeader(r.getHeader()).build())), observer);
@@ -132,6 +147,10 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void resign(ResignRequest request, StreamObserver<ResignResponse> observer) {
+    if (!perCall) {
+      forCaller().resign(request, observer);
+      return;
+    }
     ConcurrencyClient.reply(() -> withLeader(request.hasLeader(), request.getLeader(), leader ->
         resign(leader).thenApply(r -> ResignResponse.newBuilder().setHeader(r.getHeader()).build())), observer);
   }
@@ -151,6 +170,10 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void leader(LeaderRequest request, StreamObserver<LeaderResponse> observer) {
+    if (!perCall) {
+      forCaller().leader(request, observer);
+      return;
+    }
     ConcurrencyClient.reply(() -> client.range(ConcurrencyClient.firstCreated(ConcurrencyClient.prefix(request.getName())))
         .thenApply(r -> {
           if (r.getKvsCount() == 0) {
@@ -166,7 +189,16 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void observe(LeaderRequest request, StreamObserver<LeaderResponse> observer) {
+    if (!perCall) {
+      forCaller().observe(request, observer);
+      return;
+    }
     new LeaderObserver(client, ConcurrencyClient.prefix(request.getName()),
         (io.grpc.stub.ServerCallStreamObserver<LeaderResponse>) observer).start();
+  }
+
+  /** This service acting for the current call's user: every step it takes has their permissions. */
+  private ElectionService forCaller() {
+    return new ElectionService(client.forCurrentCaller(), true);
   }
 }

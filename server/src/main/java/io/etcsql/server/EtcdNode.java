@@ -5,6 +5,12 @@ import io.etcsql.consensus.RaftNodeConfig;
 import io.etcsql.grpcapi.etcsqlpb.MemberAttributes;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.kvstore.KvStore;
+import io.etcsql.server.auth.AuthInterceptor;
+import io.etcsql.server.auth.JwtTokens;
+import io.etcsql.server.auth.Passwords;
+import io.etcsql.server.auth.SimpleTokens;
+import io.etcsql.server.auth.Tokens;
+import io.etcsql.server.config.AuthOptions;
 import io.etcsql.server.config.Flags;
 import io.etcsql.server.config.NodeConfig;
 import io.etcsql.server.metrics.MetricsHttpServer;
@@ -54,6 +60,7 @@ public final class EtcdNode implements Closeable {
   private final ServerMetrics metrics;
   private MetricsHttpServer metricsHttp;
   private final java.util.concurrent.ExecutorService reads;
+  private final java.util.concurrent.ExecutorService hashing;
   private volatile boolean closed;
 
   private EtcdNode(NodeConfig config) throws IOException {
@@ -95,17 +102,32 @@ public final class EtcdNode implements Closeable {
           return t;
         });
     ConcurrencyClient concurrency = new ConcurrencyClient(raft, proposer, headers, quota, config.maxTxnOps(), reads);
+    Tokens tokens = tokens(config, store);
+    store.auth().onAuthenticated(tokens::registered);
+    store.auth().onUserInvalidated(tokens::invalidateUser);
+    this.hashing = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "auth-bcrypt");
+      t.setDaemon(true);
+      return t;
+    });
+    // every call: who it acts for (token or client certificate), then the learner guard
+    AuthInterceptor auth = new AuthInterceptor(store.auth(), tokens, false);
+    java.util.function.Function<io.grpc.BindableService, io.grpc.ServerServiceDefinition> guarded =
+        service -> decoding.apply(ServerInterceptors.intercept(service, learnerGuard, auth));
     java.util.function.Consumer<io.grpc.ServerBuilder<?>> addServices = b -> b
-        .addService(decoding.apply(ServerInterceptors.intercept(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new WatchService(store.watchHub(), headers::current,
-            config.maxRequestBytes()), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new LeaseService(raft, proposer, headers, minTtl, quota), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new MaintenanceService(raft, headers, identity, member, proposer,
-            config.electionTimeoutMs()), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new HistoryService(raft, headers, reads), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new LockService(concurrency), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new ElectionService(concurrency), learnerGuard)))
-        .addService(decoding.apply(ServerInterceptors.intercept(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(), config.electionTimeoutMs()), learnerGuard)));
+        .addService(guarded.apply(new KvService(raft, proposer, headers, config.maxTxnOps(), reads, quota)))
+        .addService(guarded.apply(new WatchService(store.watchHub(), headers::current, config.maxRequestBytes(),
+            store.auth())))
+        .addService(guarded.apply(new LeaseService(raft, proposer, headers, minTtl, quota)))
+        .addService(guarded.apply(new MaintenanceService(raft, headers, identity, member, proposer,
+            config.electionTimeoutMs())))
+        .addService(guarded.apply(new HistoryService(raft, headers, reads)))
+        .addService(guarded.apply(new LockService(concurrency)))
+        .addService(guarded.apply(new ElectionService(concurrency)))
+        .addService(guarded.apply(new AuthService(raft, proposer, headers, new Passwords(config.auth().bcryptCost()),
+            tokens, hashing)))
+        .addService(guarded.apply(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(),
+            config.electionTimeoutMs())));
     io.etcsql.server.config.GrpcOptions grpc = config.grpc();
     for (InetSocketAddress addr : config.clientListenAddresses()) {
       NettyServerBuilder b = NettyServerBuilder.forAddress(addr)
@@ -138,6 +160,37 @@ public final class EtcdNode implements Closeable {
     addServices.accept(local);
     servers.add(local.build());
     this.proposer = proposer;
+  }
+
+  /**
+   * The token provider of {@code --auth-token}: simple tokens (which a member may be asked about
+   * before it has applied the login that made them: it waits for it a little), or JWTs signed
+   * with the configured keys. Bad keys stop the start with etcd's error text.
+   */
+  private static Tokens tokens(NodeConfig config, KvStore store) throws IOException {
+    AuthOptions a = config.auth();
+    if (!a.jwt()) {
+      return new SimpleTokens(a.simpleTokenTtl(), index -> {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (store.appliedIndex() < index) {
+          if (System.nanoTime() > deadline) {
+            return false;
+          }
+          try {
+            Thread.sleep(5);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        }
+        return true;
+      });
+    }
+    try {
+      return JwtTokens.load(a.jwtSignMethod(), a.jwtPublicKey(), a.jwtPrivateKey(), a.jwtTtl());
+    } catch (IllegalArgumentException | io.etcsql.server.config.ConfigException e) {
+      throw new IOException(e.getMessage(), e);
+    }
   }
 
   /**
@@ -297,6 +350,7 @@ public final class EtcdNode implements Closeable {
     metrics.close();
     compactor.close();
     reads.shutdownNow();
+    hashing.shutdownNow();
     raft.close();
     store.close();
     LOG.info("member {} stopped", config.name());

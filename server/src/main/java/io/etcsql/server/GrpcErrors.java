@@ -52,6 +52,23 @@ public final class GrpcErrors {
     CODES.put(EtcdError.BAD_LEADER_TRANSFEREE, Status.Code.FAILED_PRECONDITION);
     // not in etcd 3.4's toGRPCErrorMap: its text with code Unknown
     CODES.put(EtcdError.LEADER_TRANSFER_TIMEOUT, Status.Code.UNKNOWN);
+    CODES.put(EtcdError.ROOT_USER_NOT_EXIST, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.ROOT_ROLE_NOT_EXIST, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.USER_ALREADY_EXIST, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.USER_EMPTY, Status.Code.INVALID_ARGUMENT);
+    CODES.put(EtcdError.USER_NOT_FOUND, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.ROLE_ALREADY_EXIST, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.ROLE_NOT_FOUND, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.ROLE_EMPTY, Status.Code.INVALID_ARGUMENT);
+    CODES.put(EtcdError.AUTH_FAILED, Status.Code.INVALID_ARGUMENT);
+    CODES.put(EtcdError.PERMISSION_DENIED, Status.Code.PERMISSION_DENIED);
+    CODES.put(EtcdError.ROLE_NOT_GRANTED, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.PERMISSION_NOT_GRANTED, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.AUTH_NOT_ENABLED, Status.Code.FAILED_PRECONDITION);
+    CODES.put(EtcdError.INVALID_AUTH_TOKEN, Status.Code.UNAUTHENTICATED);
+    CODES.put(EtcdError.INVALID_AUTH_MGMT, Status.Code.INVALID_ARGUMENT);
+    CODES.put(EtcdError.AUTH_OLD_REVISION, Status.Code.INVALID_ARGUMENT);
+    CODES.put(EtcdError.NO_PASSWORD_USER, Status.Code.UNKNOWN);
     for (EtcdError e : EtcdError.values()) {
       if (!CODES.containsKey(e)) {
         throw new ExceptionInInitializerError("no gRPC code for " + e);

@@ -12,6 +12,9 @@ import io.etcsql.grpcapi.etcdserverpb.RangeRequest;
 import io.etcsql.grpcapi.etcdserverpb.RangeResponse;
 import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
 import io.etcsql.grpcapi.etcdserverpb.TxnResponse;
+import io.etcsql.grpcapi.etcsqlpb.AuthHeader;
+import io.etcsql.server.auth.AuthContext;
+import io.etcsql.server.auth.Authz;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 
@@ -42,11 +45,14 @@ final class KvService extends KVGrpc.KVImplBase {
   public void range(RangeRequest request, StreamObserver<RangeResponse> observer) {
     Replies.now(() -> {
       RequestChecks.checkRange(request);
+      AuthHeader who = AuthContext.current();
       CompletableFuture<Void> ready = request.getSerializable()
           ? CompletableFuture.completedFuture(null)
           : node.readBarrier();
       return ready.thenApplyAsync(v -> {
+        Authz.checkRead(node.store().auth(), who, request.getKey(), request.getRangeEnd());
         RangeResponse r = node.store().range(request);
+        Authz.checkUnchanged(node.store().auth(), who);
         return r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build();
       }, reads);
     }, observer);

@@ -34,13 +34,24 @@ import java.util.concurrent.CompletableFuture;
  */
 final class LockService extends LockGrpc.LockImplBase {
   private final ConcurrencyClient client;
+  /** Set on the per-call instance that acts for one caller (see {@link #forCaller()}). */
+  private final boolean perCall;
 
   LockService(ConcurrencyClient client) {
+    this(client, false);
+  }
+
+  private LockService(ConcurrencyClient client, boolean perCall) {
+    this.perCall = perCall;
     this.client = client;
   }
 
   @Override
   public void lock(LockRequest request, StreamObserver<LockResponse> observer) {
+    if (!perCall) {
+      forCaller().lock(request, observer);
+      return;
+    }
     Context ctx = Context.current();
     ConcurrencyClient.reply(() -> client.session(request.getLease())
         .thenCompose(lease -> lock(ConcurrencyClient.prefix(request.getName()), lease, ctx)), observer);
@@ -85,7 +96,16 @@ final class LockService extends LockGrpc.LockImplBase {
 
   @Override
   public void unlock(UnlockRequest request, StreamObserver<UnlockResponse> observer) {
+    if (!perCall) {
+      forCaller().unlock(request, observer);
+      return;
+    }
     ConcurrencyClient.reply(() -> client.delete(request.getKey())
         .thenApply(r -> UnlockResponse.newBuilder().setHeader(r.getHeader()).build()), observer);
+  }
+
+  /** This service acting for the current call's user: every step it takes has their permissions. */
+  private LockService forCaller() {
+    return new LockService(client.forCurrentCaller(), true);
   }
 }

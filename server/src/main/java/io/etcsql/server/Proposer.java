@@ -13,7 +13,11 @@ import io.etcsql.grpcapi.etcdserverpb.PutRequest;
 import io.etcsql.grpcapi.etcdserverpb.PutResponse;
 import io.etcsql.grpcapi.etcdserverpb.TxnRequest;
 import io.etcsql.grpcapi.etcdserverpb.TxnResponse;
+import io.etcsql.grpcapi.etcsqlpb.AuthCommand;
+import io.etcsql.grpcapi.etcsqlpb.AuthCommandResult;
+import io.etcsql.grpcapi.etcsqlpb.AuthHeader;
 import io.etcsql.grpcapi.etcsqlpb.CommandResult;
+import io.etcsql.server.auth.AuthContext;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.kvstore.EtcdError;
 import java.util.concurrent.CompletableFuture;
@@ -27,12 +31,37 @@ import java.util.concurrent.CompletionException;
 final class Proposer {
   private final RaftNode node;
   private final int maxRequestBytes;
-  private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong pending;
+  private final java.util.concurrent.atomic.AtomicLong failed;
+  /** The caller the client requests act for; null: the current gRPC call's ({@link AuthContext}). */
+  private final AuthHeader caller;
 
   Proposer(RaftNode node, int maxRequestBytes) {
+    this(node, maxRequestBytes, new java.util.concurrent.atomic.AtomicLong(),
+        new java.util.concurrent.atomic.AtomicLong(), null);
+  }
+
+  private Proposer(RaftNode node, int maxRequestBytes, java.util.concurrent.atomic.AtomicLong pending,
+      java.util.concurrent.atomic.AtomicLong failed, AuthHeader caller) {
     this.node = node;
     this.maxRequestBytes = maxRequestBytes;
+    this.pending = pending;
+    this.failed = failed;
+    this.caller = caller;
+  }
+
+  /**
+   * The same proposer acting for the caller of the current gRPC call from now on, for work that
+   * continues on other threads (lock and election wait for futures).
+   */
+  Proposer forCurrentCaller() {
+    return new Proposer(node, maxRequestBytes, pending, failed, AuthContext.current());
+  }
+
+  /** A client request: carries who asks (checked when applied, and recorded as the principal). */
+  private ReplicatedCommand.Builder request() {
+    AuthHeader who = caller != null ? caller : AuthContext.current();
+    return ReplicatedCommand.newBuilder().setAuth(who).setPrincipal(who.getUsername());
   }
 
   private CompletableFuture<CommandResult> propose(ReplicatedCommand cmd) {
@@ -66,29 +95,34 @@ final class Proposer {
   }
 
   CompletableFuture<PutResponse> put(PutRequest r) {
-    return propose(ReplicatedCommand.newBuilder().setPut(r).build()).thenApply(CommandResult::getPut);
+    return propose(request().setPut(r).build()).thenApply(CommandResult::getPut);
   }
 
   CompletableFuture<DeleteRangeResponse> deleteRange(DeleteRangeRequest r) {
-    return propose(ReplicatedCommand.newBuilder().setDeleteRange(r).build()).thenApply(CommandResult::getDeleteRange);
+    return propose(request().setDeleteRange(r).build()).thenApply(CommandResult::getDeleteRange);
   }
 
   CompletableFuture<TxnResponse> txn(TxnRequest r) {
-    return propose(ReplicatedCommand.newBuilder().setTxn(r).build()).thenApply(CommandResult::getTxn);
+    return propose(request().setTxn(r).build()).thenApply(CommandResult::getTxn);
   }
 
   CompletableFuture<CompactionResponse> compact(CompactionRequest r) {
-    return propose(ReplicatedCommand.newBuilder().setCompaction(r).build()).thenApply(CommandResult::getCompaction);
+    return propose(request().setCompaction(r).build()).thenApply(CommandResult::getCompaction);
   }
 
   CompletableFuture<LeaseGrantResponse> leaseGrant(LeaseGrantRequest r) {
-    return propose(ReplicatedCommand.newBuilder().setLeaseGrant(r).build()).thenApply(CommandResult::getLeaseGrant);
+    return propose(request().setLeaseGrant(r).build()).thenApply(CommandResult::getLeaseGrant);
   }
 
   CompletableFuture<LeaseRevokeResponse> leaseRevoke(LeaseRevokeRequest r) {
-    return propose(ReplicatedCommand.newBuilder().setLeaseRevoke(r).build()).thenApply(CommandResult::getLeaseRevoke);
+    return propose(request().setLeaseRevoke(r).build()).thenApply(CommandResult::getLeaseRevoke);
   }
 
+  CompletableFuture<AuthCommandResult> auth(AuthCommand c) {
+    return propose(request().setAuthCommand(c).build()).thenApply(CommandResult::getAuthCommand);
+  }
+
+  /** A command of the node itself: no caller, no permission check. */
   CompletableFuture<CommandResult> raw(ReplicatedCommand cmd) {
     return propose(cmd);
   }

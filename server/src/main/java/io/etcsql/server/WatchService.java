@@ -69,12 +69,21 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
   private final WatchHub hub;
   private final Supplier<ResponseHeader> header;
   private final long maxResponseBytes;
+  private final io.etcsql.kvstore.auth.AuthStore auth;
+
+  public WatchService(WatchHub hub, Supplier<ResponseHeader> header, long maxResponseBytes) {
+    this(hub, header, maxResponseBytes, null);
+  }
 
   /**
    * @param header cluster_id, member_id and raft_term of this member; the service sets revision
    * @param maxResponseBytes the size above which a fragmenting watcher's response is split
+   * @param auth read permission on the watched range is checked at creation, as etcd does; null:
+   *     no checks
    */
-  public WatchService(WatchHub hub, Supplier<ResponseHeader> header, long maxResponseBytes) {
+  public WatchService(WatchHub hub, Supplier<ResponseHeader> header, long maxResponseBytes,
+      io.etcsql.kvstore.auth.AuthStore auth) {
+    this.auth = auth;
     this.hub = hub;
     this.header = header;
     this.maxResponseBytes = maxResponseBytes;
@@ -98,6 +107,9 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private final Map<Long, Watcher> watchers = new ConcurrentHashMap<>();
     private final AtomicBoolean progressPending = new AtomicBoolean();
     private long nextId; // request callbacks only (gRPC serializes them)
+    /** Who opened the stream (its token), for the permission check of each watch it creates. */
+    private final java.util.function.Supplier<io.etcsql.grpcapi.etcsqlpb.AuthHeader> who =
+        io.etcsql.server.auth.AuthContext.resolver();
 
     Stream(ServerCallStreamObserver<WatchResponse> out) {
       this.out = out;
@@ -128,6 +140,20 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private void create(WatchCreateRequest req) {
       byte[] key = req.getKey().isEmpty() ? new byte[] {0} : req.getKey().toByteArray();
       long rev = hub.currentRevision();
+      if (auth != null) {
+        try {
+          io.etcsql.server.auth.Authz.checkRead(auth, who.get(), com.google.protobuf.ByteString.copyFrom(key),
+              req.getRangeEnd());
+        } catch (io.etcsql.kvstore.EtcdException denied) {
+          // etcd's cancel reasons: these three by name, any other refusal as "permission denied"
+          io.etcsql.kvstore.EtcdError e = denied.error();
+          refuse(rev, goErrorText(switch (e) {
+            case INVALID_AUTH_TOKEN, AUTH_OLD_REVISION, USER_EMPTY -> e;
+            default -> io.etcsql.kvstore.EtcdError.PERMISSION_DENIED;
+          }));
+          return;
+        }
+      }
       long start = req.getStartRevision() == 0 ? rev + 1 : Math.max(1, req.getStartRevision());
       boolean noPut = false;
       boolean noDelete = false;
@@ -169,6 +195,15 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       send(WatchResponse.newBuilder().setHeader(header(rev)).setWatchId(id).setCreated(true).build());
       entry.announced = true;
       watcher.resume();
+    }
+
+    /** Go's text of a gRPC status error, which etcd sends as the reason of a refused watch. */
+    private static String goErrorText(io.etcsql.kvstore.EtcdError e) {
+      StringBuilder code = new StringBuilder();
+      for (String word : GrpcErrors.toStatus(e).getStatus().getCode().name().split("_")) {
+        code.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
+      }
+      return "rpc error: code = " + code + " desc = " + e.message();
     }
 
     private void refuse(long rev, String reason) {

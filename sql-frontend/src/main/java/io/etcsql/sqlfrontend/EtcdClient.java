@@ -44,7 +44,9 @@ public final class EtcdClient implements AutoCloseable {
   private volatile int current;
 
   private EtcdClient(List<Channel> channels, List<ManagedChannel> owned) {
-    this.channels = List.copyOf(channels);
+    // each call carries the token of the SQL request it serves, if any (see SqlCredentials)
+    this.channels = channels.stream().map(c -> io.grpc.ClientInterceptors.intercept(c, SqlCredentials.attachToken()))
+        .toList();
     this.owned = List.copyOf(owned);
   }
 
@@ -91,6 +93,14 @@ public final class EtcdClient implements AutoCloseable {
       }
     }
     throw last;
+  }
+
+  /** etcd's Authenticate: the token of {@code user}, or the etcd error (wrong password, auth off). */
+  String authenticate(String user, String password) {
+    return call(ch -> io.etcsql.grpcapi.etcdserverpb.AuthGrpc.newBlockingStub(ch)
+        .withDeadlineAfter(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .authenticate(io.etcsql.grpcapi.etcdserverpb.AuthenticateRequest.newBuilder().setName(user)
+            .setPassword(password).build())).getToken();
   }
 
   RangeResponse range(RangeRequest request) {

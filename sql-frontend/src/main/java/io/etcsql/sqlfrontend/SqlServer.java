@@ -80,7 +80,8 @@ public final class SqlServer implements AutoCloseable {
       }
     };
     HttpServer http = new HttpServer.Builder<Server>()
-        .withHandler(service, Driver.Serialization.PROTOBUF)
+        // PROTOBUF serialization, each request run as the etcd user of its basic credentials
+        .withHandler(new SqlCredentials.Handler(service, etcd))
         .withPort(port)
         .withServerCustomizers(List.of(bindHost), Server.class)
         .build();

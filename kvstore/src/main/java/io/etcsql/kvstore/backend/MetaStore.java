@@ -16,7 +16,8 @@ import net.openhft.chronicle.map.ChronicleMap;
 /**
  * The store's small persistent state beside the revisions, in two Chronicle Map files:
  * {@code meta.cmap} (applied Raft index and term, compaction revision, the undo record of a
- * command being applied) and {@code leases.cmap} (lease id -> encoded lease).
+ * command being applied), {@code leases.cmap} (lease id -> encoded lease) and {@code auth.state}
+ * (users, roles and permissions).
  *
  * <p>Single writer (the apply thread); reads from any thread.
  */
@@ -29,6 +30,8 @@ public final class MetaStore implements Closeable {
   private final File leaseFile;
   private final ChronicleMap<byte[], byte[]> meta;
   private final ChronicleMap<Long, byte[]> leases;
+  private final Path authFile;
+  private byte[] auth;
 
   /**
    * Opens (creating if needed) the files in {@code dir}, recovering existing ones first when
@@ -38,6 +41,7 @@ public final class MetaStore implements Closeable {
     Files.createDirectories(dir);
     metaFile = dir.resolve("meta.cmap").toFile();
     leaseFile = dir.resolve("leases.cmap").toFile();
+    authFile = dir.resolve("auth.state");
     meta = PersistedMaps.open(ChronicleMap.of(byte[].class, byte[].class)
         .name("meta")
         .averageKeySize(8)
@@ -177,6 +181,47 @@ public final class MetaStore implements Closeable {
     }
   }
 
+  /**
+   * The auth store, encoded as an {@code etcsqlpb.AuthState}, or null before its first change.
+   * It lives in its own file, {@code auth.state}, replaced whole on each change (write, fsync,
+   * atomic rename), so a crash leaves either the old or the new state and no size limit applies.
+   */
+  public synchronized byte[] auth() {
+    if (auth == null && Files.exists(authFile)) {
+      try {
+        auth = Files.readAllBytes(authFile);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return auth;
+  }
+
+  /** Replaces the stored auth state; null or empty removes it. */
+  public synchronized void setAuth(byte[] encoded) {
+    try {
+      if (encoded == null || encoded.length == 0) {
+        Files.deleteIfExists(authFile);
+        auth = null;
+        return;
+      }
+      Path tmp = authFile.resolveSibling("auth.state.tmp");
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        ByteBuffer b = ByteBuffer.wrap(encoded);
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+        ch.force(true);
+      }
+      Files.move(tmp, authFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      auth = encoded.clone();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot write " + authFile, e);
+    }
+  }
+
   /** Bytes the stored entries (metadata and leases) take, keys and values. */
   public long bytesInUse() {
     long total = 0;
@@ -210,6 +255,7 @@ public final class MetaStore implements Closeable {
   public void clear() {
     leases.clear();
     meta.clear();
+    setAuth(null);
   }
 
   public long sizeOnDisk() {

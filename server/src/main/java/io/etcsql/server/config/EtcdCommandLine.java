@@ -204,7 +204,8 @@ public final class EtcdCommandLine {
                 v.listenSqlUrls,
                 v.listenMetricsUrls,
                 v.metrics,
-                grpcOptions(v));
+                grpcOptions(v),
+                AuthOptions.parse(v.authToken, v.bcryptCost, v.authTokenTtl));
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
     }
@@ -339,6 +340,9 @@ public final class EtcdCommandLine {
         Duration keepaliveMinTime = Flags.DEFAULT_GRPC_KEEPALIVE_MIN_TIME;
         Duration keepaliveInterval = Flags.DEFAULT_GRPC_KEEPALIVE_INTERVAL;
         Duration keepaliveTimeout = Flags.DEFAULT_GRPC_KEEPALIVE_TIMEOUT;
+        String authToken = AuthOptions.SIMPLE;
+        long bcryptCost = AuthOptions.DEFAULTS.bcryptCost();
+        long authTokenTtl = AuthOptions.DEFAULTS.simpleTokenTtl().toSeconds();
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -374,6 +378,9 @@ public final class EtcdCommandLine {
                 case Flags.GRPC_KEEPALIVE_MIN_TIME -> keepaliveMinTime = parseDuration(value);
                 case Flags.GRPC_KEEPALIVE_INTERVAL -> keepaliveInterval = parseDuration(value);
                 case Flags.GRPC_KEEPALIVE_TIMEOUT -> keepaliveTimeout = parseDuration(value);
+                case Flags.AUTH_TOKEN -> authToken = value;
+                case Flags.BCRYPT_COST -> bcryptCost = parseUint(value, Integer.MAX_VALUE);
+                case Flags.AUTH_TOKEN_TTL -> authTokenTtl = parseUint(value, Integer.MAX_VALUE);
                 default -> throw new IllegalStateException("no setter for supported flag " + spec.name());
             }
         }

@@ -90,6 +90,9 @@ public final class Flags {
     /** Where the /metrics, /health and /version HTTP endpoints listen (empty: nowhere). */
     public static final String LISTEN_METRICS_URLS = "listen-metrics-urls";
     public static final String MAX_CONCURRENT_STREAMS = "max-concurrent-streams";
+    public static final String AUTH_TOKEN = "auth-token";
+    public static final String BCRYPT_COST = "bcrypt-cost";
+    public static final String AUTH_TOKEN_TTL = "auth-token-ttl";
     public static final String GRPC_KEEPALIVE_MIN_TIME = "grpc-keepalive-min-time";
     public static final String GRPC_KEEPALIVE_INTERVAL = "grpc-keepalive-interval";
     public static final String GRPC_KEEPALIVE_TIMEOUT = "grpc-keepalive-timeout";
@@ -159,6 +162,7 @@ public final class Flags {
 
     private static final String MEMBER = "Member";
     private static final String CLUSTERING = "Clustering";
+    private static final String AUTH = "Auth";
     private static final String MONITORING = "Profiling and Monitoring";
 
     /** The flags etcsql accepts (besides {@code -h/--help}), in etcd's help order. */
@@ -195,6 +199,12 @@ public final class Flags {
             new Spec(GRPC_KEEPALIVE_TIMEOUT, Kind.DURATION, "20s",
                     List.of("Additional duration of wait before closing a non-responsive connection (0 to disable)."),
                     MEMBER),
+            new Spec(AUTH_TOKEN, Kind.STRING, "simple",
+                    List.of("Specify a v3 authentication token type and its options ('simple' or 'jwt')."), AUTH),
+            new Spec(BCRYPT_COST, Kind.UINT, "10",
+                    List.of("Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31."),
+                    AUTH),
+            new Spec(AUTH_TOKEN_TTL, Kind.UINT, "300", List.of("Time (in seconds) of the auth-token-ttl."), AUTH),
             new Spec(INITIAL_ADVERTISE_PEER_URLS, Kind.URLS, DEFAULT_INITIAL_ADVERTISE_PEER_URLS,
                     List.of("List of this member's peer URLs to advertise to the rest of the cluster."), CLUSTERING),
             new Spec(INITIAL_CLUSTER, Kind.STRING, DEFAULT_INITIAL_CLUSTER,
@@ -268,7 +278,7 @@ public final class Flags {
             "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",
             // profiling, auth, gateway
             "enable-pprof",
-            "auth-token", "bcrypt-cost", "auth-token-ttl", "enable-grpc-gateway",
+            "enable-grpc-gateway",
             // experimental
             "experimental-initial-corrupt-check", "experimental-corrupt-check-time",
             "experimental-enable-v2v3", "experimental-backend-bbolt-freelist-type",

@@ -40,6 +40,7 @@ import java.util.Objects;
  *     other value means basic, as in etcd 3.4
  * @param grpc {@code --max-concurrent-streams} and {@code --grpc-keepalive-*}: the client gRPC
  *     server's connection settings
+ * @param auth {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}
  */
 public record NodeConfig(
         String name,
@@ -61,7 +62,8 @@ public record NodeConfig(
         List<URI> listenSqlUrls,
         List<URI> listenMetricsUrls,
         String metrics,
-        GrpcOptions grpc) {
+        GrpcOptions grpc,
+        AuthOptions auth) {
 
     /** {@code --initial-cluster-state}. */
     public enum ClusterState {
@@ -112,6 +114,20 @@ public record NodeConfig(
         listenMetricsUrls = List.copyOf(listenMetricsUrls);
         Objects.requireNonNull(metrics, "metrics");
         Objects.requireNonNull(grpc, "grpc");
+        Objects.requireNonNull(auth, "auth");
+    }
+
+    /** A configuration with etcd's default auth settings (simple tokens). */
+    public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
+            List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
+            ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
+            int maxTxnOps, long heartbeatIntervalMs, long electionTimeoutMs, long quotaBackendBytes,
+            AutoCompaction autoCompaction, List<URI> listenSqlUrls, List<URI> listenMetricsUrls, String metrics,
+            GrpcOptions grpc) {
+        this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+                initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
+                heartbeatIntervalMs, electionTimeoutMs, quotaBackendBytes, autoCompaction, listenSqlUrls,
+                listenMetricsUrls, metrics, grpc, AuthOptions.DEFAULTS);
     }
 
     /** A configuration with etcd's default gRPC connection settings. */

@@ -254,6 +254,11 @@ public final class ServerProcess {
      * leader). Fails early if the process exits.
      */
     public ServerProcess waitReady(Duration timeout) {
+        return waitReady(timeout, new String[0]);
+    }
+
+    /** As {@link #waitReady(Duration)}, the health check run with {@code ctlArgs} (credentials, say). */
+    public ServerProcess waitReady(Duration timeout, String... ctlArgs) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Etcdctl ctl = new Etcdctl(clientEndpoint());
         Etcdctl.Result last = null;
@@ -262,8 +267,9 @@ public final class ServerProcess {
                 throw new AssertionError(name + " exited with code " + exitCode() + " before it was ready\n"
                         + logTail(60));
             }
-            last = ctl.run(Duration.ofSeconds(10), null, "--dial-timeout=1s", "--command-timeout=2s",
-                    "endpoint", "health");
+            List<String> args = new java.util.ArrayList<>(List.of(ctlArgs));
+            args.addAll(List.of("--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"));
+            last = ctl.run(Duration.ofSeconds(10), null, args.toArray(String[]::new));
             if (last.exitCode() == 0) {
                 return this;
             }
