@@ -33,12 +33,9 @@ public final class MetricsHttpServer implements Closeable {
     try {
       for (InetSocketAddress a : addresses) {
         HttpServer s = HttpServer.create(a, 0);
-        s.createContext("/metrics", ex -> answer(ex, () -> new Reply(200, ServerMetrics.TEXT_FORMAT, metrics.scrape())));
-        s.createContext("/health", ex -> answer(ex, () -> {
-          ServerMetrics.Health h = metrics.health(HEALTH_READ_TIMEOUT_MS);
-          return new Reply(h.healthy() ? 200 : 503, "application/json", h.toJson());
-        }));
-        s.createContext("/version", ex -> answer(ex, () -> new Reply(200, "application/json", metrics.versionJson())));
+        for (String path : PATHS) {
+          s.createContext(path, ex -> answer(ex, metrics));
+        }
         s.setExecutor(executor);
         s.start();
         servers.add(s);
@@ -65,22 +62,50 @@ public final class MetricsHttpServer implements Closeable {
     return out;
   }
 
-  private record Reply(int status, String contentType, String body) {}
+  /** The paths {@link #reply} answers. */
+  private static final List<String> PATHS = List.of("/metrics", "/health", "/version");
 
-  private static void answer(HttpExchange ex, java.util.function.Supplier<Reply> reply) throws IOException {
+  /** An HTTP answer: status, Content-Type, extra headers and body. */
+  public record Reply(int status, String contentType, java.util.Map<String, String> headers, String body) {
+    Reply(int status, String contentType, String body) {
+      this(status, contentType, java.util.Map.of(), body);
+    }
+  }
+
+  /**
+   * etcd's answer to {@code method path} for /metrics, /health and /version (etcd serves them on
+   * the metrics URLs and on the client URLs alike), or null for any other path.
+   */
+  public static Reply reply(ServerMetrics metrics, String method, String path) {
+    if (!PATHS.contains(path)) {
+      return null;
+    }
+    if (!method.equals("GET") && !method.equals("HEAD")) {
+      return new Reply(405, "text/plain; charset=utf-8", java.util.Map.of("Allow", "GET", "X-Content-Type-Options", "nosniff"),
+          "Method Not Allowed\n");
+    }
+    return switch (path) {
+      case "/metrics" -> new Reply(200, ServerMetrics.TEXT_FORMAT, metrics.scrape());
+      case "/health" -> {
+        ServerMetrics.Health h = metrics.health(HEALTH_READ_TIMEOUT_MS);
+        // etcd writes the JSON without a Content-Type (Go sniffs text/plain) and a failure with
+        // http.Error (text/plain, nosniff, a newline after the body)
+        yield h.healthy() ? new Reply(200, "text/plain; charset=utf-8", h.toJson())
+            : new Reply(503, "text/plain; charset=utf-8", java.util.Map.of("X-Content-Type-Options", "nosniff"),
+                h.toJson() + "\n");
+      }
+      default -> new Reply(200, "application/json", metrics.versionJson());
+    };
+  }
+
+  private static void answer(HttpExchange ex, ServerMetrics metrics) throws IOException {
     try (ex) {
-      String path = ex.getRequestURI().getPath();
-      String context = ex.getHttpContext().getPath();
-      if (!path.equals(context)) {
+      Reply r = reply(metrics, ex.getRequestMethod(), ex.getRequestURI().getPath());
+      if (r == null) {
         send(ex, 404, "text/plain; charset=utf-8", "404 page not found\n"); // as Go's ServeMux
         return;
       }
-      if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-        ex.getResponseHeaders().set("Allow", "GET");
-        send(ex, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
-        return;
-      }
-      Reply r = reply.get();
+      r.headers().forEach(ex.getResponseHeaders()::set);
       send(ex, r.status(), r.contentType(), r.body());
     }
   }
