@@ -13,6 +13,7 @@ import io.etcsql.server.auth.Tokens;
 import io.etcsql.server.config.AuthOptions;
 import io.etcsql.server.config.Flags;
 import io.etcsql.server.config.NodeConfig;
+import io.etcsql.server.gateway.Gateway;
 import io.etcsql.server.metrics.MetricsHttpServer;
 import io.etcsql.server.metrics.ServerMetrics;
 import io.grpc.Server;
@@ -51,6 +52,7 @@ public final class EtcdNode implements Closeable {
   /** Name of the in-process gRPC server the SQL frontend uses. */
   private final String inProcessName;
   private final List<SqlServer> sqlServers = new ArrayList<>();
+  private final Gateway gateway;
   private io.grpc.ManagedChannel sqlChannel;
   private EtcdClient sqlClient;
   private final Proposer proposer;
@@ -129,8 +131,13 @@ public final class EtcdNode implements Closeable {
         .addService(guarded.apply(new ClusterService(raft, proposer, headers, identity, config.initialClusterToken(),
             config.electionTimeoutMs())));
     io.etcsql.server.config.GrpcOptions grpc = config.grpc();
+    this.inProcessName = "etcsql-" + config.name() + "-" + java.util.UUID.randomUUID();
+    // etcd's JSON gateway and /health, /version, /metrics share each client port with gRPC
+    // (a JSON body is at most ~4/3 larger than its message, whose limit the services enforce)
+    this.gateway = new Gateway(inProcessName, metrics, true,
+        (int) Math.min(Integer.MAX_VALUE, 4L * config.maxRequestBytes() + (1 << 20)));
     for (InetSocketAddress addr : config.clientListenAddresses()) {
-      NettyServerBuilder b = NettyServerBuilder.forAddress(addr)
+      NettyServerBuilder b = gateway.serverBuilder(addr, null)
           // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
@@ -155,7 +162,6 @@ public final class EtcdNode implements Closeable {
     }
     // the same services in process, for the SQL frontend: it is an etcd API client like any other,
     // but talks to its own member without going over the network
-    this.inProcessName = "etcsql-" + config.name() + "-" + java.util.UUID.randomUUID();
     io.grpc.inprocess.InProcessServerBuilder local = io.grpc.inprocess.InProcessServerBuilder.forName(inProcessName);
     addServices.accept(local);
     servers.add(local.build());
@@ -331,6 +337,7 @@ public final class EtcdNode implements Closeable {
     if (sqlChannel != null) {
       sqlChannel.shutdownNow();
     }
+    gateway.close();
     for (Server s : servers) {
       s.shutdown();
     }
