@@ -72,9 +72,17 @@ final class KvStateMachine extends BaseStateMachine {
   private final java.util.function.BiFunction<String, String, String> clientAddressOf;
   private final java.util.concurrent.atomic.AtomicLong leaderChanges = new java.util.concurrent.atomic.AtomicLong();
   private volatile RaftPeerId lastLeader;
+  /** etcd's default --experimental-warning-apply-duration. */
+  private static final long SLOW_APPLY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
+  private final java.util.concurrent.atomic.AtomicLong slowApplies = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Whether a Raft client id is one of this member's (it proposed the entry); see {@link #applyTransaction}. */
+  private final java.util.function.Predicate<org.apache.ratis.protocol.ClientId> ownClient;
 
   KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots,
-      java.util.function.BiFunction<String, String, String> clientAddressOf) {
+      java.util.function.BiFunction<String, String, String> clientAddressOf,
+      java.util.function.Predicate<org.apache.ratis.protocol.ClientId> ownClient) {
+    this.ownClient = ownClient;
     this.clientAddressOf = clientAddressOf;
     this.store = store;
     this.leaseKeeper = leaseKeeper;
@@ -292,11 +300,23 @@ final class KvStateMachine extends BaseStateMachine {
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(new IllegalStateException("corrupt log entry " + index, e));
     }
+    // metrics only: a read-only Txn counts where it was proposed (see OpCounts)
+    store.opCounts().proposedHere(
+        ownClient.test(org.apache.ratis.protocol.ClientId.valueOf(entry.getStateMachineLogEntry().getClientId())));
+    long start = System.nanoTime(); // for etcd_server_slow_apply_total only: never stored
     CommandResult result = store.apply(term, index, cmd);
+    if (System.nanoTime() - start > SLOW_APPLY_NANOS) {
+      slowApplies.incrementAndGet();
+    }
     lastCommitTime.accumulateAndGet(cmd.getCommittedAtUnixMs(), Math::max); // a floor for stamps, not state
     advance(term, index);
     leaseKeeper.applied(cmd, result);
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(result.toByteArray())));
+  }
+
+  /** Applied entries that took longer than {@link #SLOW_APPLY_NANOS}. */
+  long slowApplies() {
+    return slowApplies.get();
   }
 
   @Override

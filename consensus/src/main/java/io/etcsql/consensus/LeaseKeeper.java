@@ -49,6 +49,7 @@ final class LeaseKeeper implements AutoCloseable {
     return t;
   });
   private volatile boolean leader;
+  private final java.util.concurrent.atomic.AtomicLong renewed = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param proposer submits a command to Raft (asynchronously; failures are retried later)
@@ -93,6 +94,11 @@ final class LeaseKeeper implements AutoCloseable {
     }
   }
 
+  /** Keep-alives this member renewed a lease for while leader (etcd's lessor.Renew successes). */
+  long renewed() {
+    return renewed.get();
+  }
+
   /** Answers a keep-alive or time-to-live query; only valid on the leader. */
   LeaderQueryResult answer(LeaderQuery q) {
     if (!leader) {
@@ -116,6 +122,7 @@ final class LeaseKeeper implements AutoCloseable {
       return LeaseKeepAliveResponse.newBuilder().setID(id).setTTL(0).build(); // already expired
     }
     deadlines.put(id, System.nanoTime() + TimeUnit.SECONDS.toNanos(l.ttl()));
+    renewed.incrementAndGet();
     if (l.remainingTtl() > 0) {
       // a stale checkpoint must not shorten the renewed lease after a leader change
       proposer.accept(ReplicatedCommand.newBuilder().setLeaseCheckpoint(LeaseCheckpointRequest.newBuilder()

@@ -81,6 +81,10 @@ public final class RaftNode implements Closeable {
   private final RaftProperties props;
   /** Client id of the requests this member hands to its own Raft server in process. */
   private final ClientId localClientId = ClientId.randomId();
+  /** Every client id this member's proposals were sent with (retired clients' too). */
+  private final java.util.Set<ClientId> ownClientIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicLong slowReadIndexes = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong readIndexesFailed = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.ExecutorService proposals;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
@@ -106,7 +110,7 @@ public final class RaftNode implements Closeable {
     this.group = RaftGroup.valueOf(groupId, peers);
     this.props = properties(config);
     this.leaseKeeper = new LeaseKeeper(store, this::proposeInBackground, config.leaseCheckpointIntervalMs());
-    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, this::clientAddressOf);
+    this.stateMachine = new KvStateMachine(store, leaseKeeper, snapshots, this::clientAddressOf, ownClientIds::contains);
     File storage = config.storageDir().toFile();
     boolean existing = storage.isDirectory() && storage.list() != null && storage.list().length > 0;
     Files.createDirectories(config.storageDir());
@@ -139,8 +143,10 @@ public final class RaftNode implements Closeable {
   }
 
   private RaftClient newClient(RaftPeerId leader, RaftGroup peers) {
+    ClientId id = ClientId.randomId();
+    ownClientIds.add(id);
     return RaftClient.newBuilder()
-        .setClientId(ClientId.randomId())
+        .setClientId(id)
         .setRaftGroup(peers)
         .setLeaderId(leader)
         .setProperties(props)
@@ -401,6 +407,46 @@ public final class RaftNode implements Closeable {
    * lease); followers of five voters or more commit a shared barrier entry (see {@link ReadBarriers}).
    */
   public CompletableFuture<Void> readBarrier() {
+    CompletableFuture<Void> read = confirmReadIndex();
+    read.whenComplete((v, e) -> countReadIndexFailure(e));
+    return read;
+  }
+
+  /** etcd's read index metrics: a timeout is slow, any other failure but a stop failed. */
+  private void countReadIndexFailure(Throwable e) {
+    if (e == null) {
+      return;
+    }
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    EtcdError error = cause instanceof EtcdException ee ? ee.error() : null;
+    if (error == EtcdError.TIMEOUT) {
+      slowReadIndexes.incrementAndGet();
+    } else if (error != EtcdError.STOPPED) {
+      readIndexesFailed.incrementAndGet();
+    }
+  }
+
+  /** Linearizable reads that timed out (etcd_server_slow_read_indexes_total). */
+  public long slowReadIndexes() {
+    return slowReadIndexes.get();
+  }
+
+  /** Linearizable reads that failed otherwise, e.g. on a leader change (etcd_server_read_indexes_failed_total). */
+  public long readIndexesFailed() {
+    return readIndexesFailed.get();
+  }
+
+  /** Keep-alives this member renewed a lease for while leader (etcd_debugging_lease_renewed_total). */
+  public long leasesRenewed() {
+    return leaseKeeper.renewed();
+  }
+
+  /** Applied entries that took longer than etcd's warning apply duration, 100 ms (etcd_server_slow_apply_total). */
+  public long slowApplies() {
+    return stateMachine.slowApplies();
+  }
+
+  private CompletableFuture<Void> confirmReadIndex() {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }

@@ -29,8 +29,10 @@ import io.etcsql.grpcapi.etcsqlpb.AuthHeader;
 import io.etcsql.kvstore.auth.AuthStore;
 import io.etcsql.kvstore.backend.MetaStore;
 import io.etcsql.kvstore.lease.Lease;
+import io.etcsql.kvstore.lease.LeaseCounts;
 import io.etcsql.kvstore.lease.Lessor;
 import io.etcsql.kvstore.mvcc.MvccStore;
+import io.etcsql.kvstore.mvcc.OpCounts;
 import io.etcsql.kvstore.mvcc.WriteTxn;
 import io.etcsql.kvstore.watch.WatchHub;
 import java.nio.ByteBuffer;
@@ -41,6 +43,10 @@ import java.util.List;
  * Applies one replicated command to the store: one dispatch over the command's request, as
  * etcd's {@code applierV3backend}. Every check that can fail runs before the first change, so a
  * failed command changes nothing.
+ *
+ * <p>It tallies its ranges, puts and deletes in {@link OpCounts} as etcd's mvcc transactions
+ * would (the caller ends the last transaction of each command), and its lease grants and
+ * revocations in {@link LeaseCounts}.
  */
 final class Applier {
   private final MvccStore mvcc;
@@ -50,9 +56,14 @@ final class Applier {
   private final MemberRegistry members;
   private final Alarms alarms;
   private final AuthStore auth;
+  private final OpCounts ops;
+  private final LeaseCounts leases;
 
-  Applier(MvccStore mvcc, Lessor lessor, MetaStore meta, WatchHub watchHub, AuthStore auth) {
+  Applier(MvccStore mvcc, Lessor lessor, MetaStore meta, WatchHub watchHub, AuthStore auth, OpCounts ops,
+      LeaseCounts leases) {
     this.auth = auth;
+    this.ops = ops;
+    this.leases = leases;
     this.members = new MemberRegistry(meta);
     this.alarms = new Alarms(meta);
     this.mvcc = mvcc;
@@ -166,8 +177,7 @@ final class Applier {
     WriteTxn txn = begin(index, cmd);
     // etcd's order: a Put checks its lease first, a Txn's put its key first (checkRequestPut)
     checkLease(p);
-    checkKey(txn, p);
-    PutResponse resp = doPut(txn, p);
+    PutResponse resp = doPut(txn, p); // checks the key
     commit(txn);
     return resp;
   }
@@ -178,9 +188,12 @@ final class Applier {
   }
 
   /** ignore_value and ignore_lease need the key. */
-  private static void checkKey(WriteTxn txn, PutRequest p) {
-    if ((p.getIgnoreValue() || p.getIgnoreLease()) && txn.get(p.getKey()) == null) {
-      throw EtcdError.KEY_NOT_FOUND.exception();
+  private void checkKey(WriteTxn txn, PutRequest p) {
+    if (p.getIgnoreValue() || p.getIgnoreLease()) {
+      ops.range(); // etcd's checkRequestPut reads the key
+      if (txn.get(p.getKey()) == null) {
+        throw EtcdError.KEY_NOT_FOUND.exception();
+      }
     }
   }
 
@@ -192,6 +205,14 @@ final class Applier {
 
   private PutResponse doPut(WriteTxn txn, PutRequest p) {
     KeyValue prev = txn.get(p.getKey());
+    boolean ignore = p.getIgnoreValue() || p.getIgnoreLease();
+    if (ignore || p.getPrevKv()) {
+      ops.range(); // etcd's Put reads the previous pair first
+    }
+    if (ignore && prev == null) {
+      throw EtcdError.KEY_NOT_FOUND.exception();
+    }
+    ops.put();
     ByteString value = p.getIgnoreValue() ? prev.getValue() : p.getValue();
     long lease = p.getIgnoreLease() ? prev.getLease() : p.getLease();
     txn.put(p.getKey(), value, lease);
@@ -211,6 +232,10 @@ final class Applier {
   }
 
   private DeleteRangeResponse doDeleteRange(WriteTxn txn, DeleteRangeRequest d) {
+    if (d.getPrevKv()) {
+      ops.range(); // etcd reads the previous pairs first
+    }
+    ops.delete();
     List<KeyValue> deleted = txn.deleteRange(d.getKey(), d.getRangeEnd());
     for (KeyValue kv : deleted) {
       lessor.detach(kv.getKey(), kv.getLease());
@@ -229,14 +254,36 @@ final class Applier {
   private TxnResponse txn(long index, ReplicatedCommand cmd) {
     TxnRequest t = cmd.getTxn();
     WriteTxn txn = begin(index, cmd);
+    boolean readOnly = isReadOnly(t);
+    if (readOnly) {
+      ops.readOnlyTxn(); // etcd serves it on the member asked, without Raft
+    }
     List<Boolean> path = new ArrayList<>();
     choosePath(txn, t, path);
     checkTxn(txn, t, path, 0);
+    if (!readOnly) {
+      ops.endTxn(); // etcd evaluates in a read transaction, then runs the branch in a write one
+    }
     TxnResponse.Builder resp = TxnResponse.newBuilder();
     applyTxn(txn, t, path, 0, resp);
     long rev = txn.hasChanges() ? txn.revision() : txn.beginRevision();
     commit(txn);
     return resp.setHeader(header(rev)).build();
+  }
+
+  /** etcd's isTxnReadonly: every op of both branches is a Range (a nested Txn is not). */
+  private static boolean isReadOnly(TxnRequest t) {
+    for (RequestOp op : t.getSuccessList()) {
+      if (!op.hasRequestRange()) {
+        return false;
+      }
+    }
+    for (RequestOp op : t.getFailureList()) {
+      if (!op.hasRequestRange()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Evaluates the compares of the txn and of every nested txn on the chosen branches. */
@@ -257,6 +304,7 @@ final class Applier {
   }
 
   private boolean compare(WriteTxn txn, Compare c) {
+    ops.range();
     List<KeyValue> kvs = txn.range(RangeRequest.newBuilder().setKey(c.getKey()).setRangeEnd(c.getRangeEnd()).build())
         .getKvsList();
     if (kvs.isEmpty()) {
@@ -321,7 +369,10 @@ final class Applier {
     for (RequestOp op : ok ? t.getSuccessList() : t.getFailureList()) {
       ResponseOp.Builder r = ResponseOp.newBuilder();
       switch (op.getRequestCase()) {
-        case REQUEST_RANGE -> r.setResponseRange(txn.range(op.getRequestRange()));
+        case REQUEST_RANGE -> {
+          ops.range();
+          r.setResponseRange(txn.range(op.getRequestRange()));
+        }
         case REQUEST_PUT -> r.setResponsePut(doPut(txn, op.getRequestPut()));
         case REQUEST_DELETE_RANGE -> r.setResponseDeleteRange(doDeleteRange(txn, op.getRequestDeleteRange()));
         case REQUEST_TXN -> {
@@ -355,6 +406,7 @@ final class Applier {
 
   private LeaseGrantResponse leaseGrant(LeaseGrantRequest g) {
     Lease l = lessor.grant(g.getID(), g.getTTL());
+    leases.recordGrant(l.ttl());
     return LeaseGrantResponse.newBuilder()
         .setHeader(header(mvcc.currentRevision()))
         .setID(l.id())
@@ -371,10 +423,12 @@ final class Applier {
     meta.setPending(undoRecord(index, id));
     WriteTxn txn = begin(index, cmd);
     for (ByteString key : l.keys()) {
+      ops.delete();
       txn.deleteRange(key, ByteString.EMPTY);
     }
     commit(txn);
     lessor.remove(id);
+    leases.recordRevoke();
     return LeaseRevokeResponse.newBuilder().setHeader(header(mvcc.currentRevision())).build();
   }
 

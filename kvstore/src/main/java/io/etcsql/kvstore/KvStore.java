@@ -51,6 +51,8 @@ public final class KvStore implements Closeable {
   private volatile java.util.List<io.etcsql.grpcapi.etcdserverpb.Member> members = java.util.List.of();
   private volatile long appliedTerm;
   private volatile long appliedIndex;
+  private final io.etcsql.kvstore.mvcc.OpCounts ops = new io.etcsql.kvstore.mvcc.OpCounts();
+  private final io.etcsql.kvstore.lease.LeaseCounts leaseCounts = new io.etcsql.kvstore.lease.LeaseCounts();
 
   private KvStore(Path dir, Options options) throws IOException {
     this.dir = dir;
@@ -64,7 +66,7 @@ public final class KvStore implements Closeable {
     log = new RevisionLog(dir.resolve("revisions"), options.entriesPerSegment, recover);
     load();
     watchHub = new WatchHub(new CurrentHistory(), options.progressNotifyInterval);
-    applier = new Applier(mvcc, lessor, meta, watchHub, auth);
+    applier = new Applier(mvcc, lessor, meta, watchHub, auth, ops, leaseCounts);
     LOG.info("kv store at {}: applied index {} (term {}), revision {}", dir, appliedIndex, appliedTerm,
         mvcc.currentRevision());
   }
@@ -77,7 +79,7 @@ public final class KvStore implements Closeable {
     MvccStore m = new MvccStore(log, applied[1], meta.compactRevision(), keyLeases);
     Lessor l = new Lessor(meta, keyLeases);
     if (watchHub != null) {
-      applier = new Applier(m, l, meta, watchHub, auth);
+      applier = new Applier(m, l, meta, watchHub, auth, ops, leaseCounts);
       auth.reload();
     }
     lessor = l;
@@ -110,6 +112,7 @@ public final class KvStore implements Closeable {
 
     @Override
     public io.etcsql.grpcapi.mvccpb.KeyValue previous(byte[] key, long revision) {
+      ops.rangeServed(); // etcd reads a watch event's prev_kv with a Range
       return mvcc.previous(key, revision);
     }
   }
@@ -177,6 +180,8 @@ public final class KvStore implements Closeable {
         result = CommandResult.newBuilder()
             .setError(ApplyError.newBuilder().setCode(e.error().name()).setMessage(e.error().message()))
             .build();
+      } finally {
+        ops.endTxn(); // the command's last mvcc transaction ends, failed or not
       }
       switch (cmd.getRequestCase()) {
         case MEMBER_BOOTSTRAP, MEMBER_ATTRIBUTES, MEMBER_CHANGE -> refreshMembers();
@@ -305,7 +310,27 @@ public final class KvStore implements Closeable {
 
   /** A Range over the latest applied state (header carries only the revision). */
   public RangeResponse range(RangeRequest request) {
+    ops.rangeServed();
     return mvcc.range(request);
+  }
+
+  /** The ranges, puts, deletes and txns this store did, as etcd's mvcc counts them. */
+  public io.etcsql.kvstore.mvcc.OpCounts opCounts() {
+    return ops;
+  }
+
+  /** The leases this store granted and revoked. */
+  public io.etcsql.kvstore.lease.LeaseCounts leaseCounts() {
+    return leaseCounts;
+  }
+
+  /**
+   * Hands the duration in nanoseconds of every later write of an applied revision's records to
+   * the revision files (etcsql's backend commit) to {@code nanos}, on the apply thread (so it
+   * must be quick). Only measured, never stored or replicated.
+   */
+  public void onBackendCommit(java.util.function.LongConsumer nanos) {
+    log.onWrite(nanos);
   }
 
   /**

@@ -74,6 +74,8 @@ public final class EtcdNode implements Closeable {
     this.metrics = new ServerMetrics(config.extensiveMetrics(), Flags.EMULATED_ETCD_VERSION,
         Flags.EMULATED_CLUSTER_VERSION);
     io.etcsql.consensus.LogSyncTimes.listen(metrics::observeWalFsync); // before Ratis creates its log
+    store.leaseCounts().onGrant(metrics::observeLeaseGrant); // before Raft replays its log
+    store.onBackendCommit(metrics::observeBackendCommit);
     Map<String, InetSocketAddress> peers = new LinkedHashMap<>();
     for (Map.Entry<String, URI> e : identity.bootstrapPeers(config).entrySet()) {
       peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue()));
@@ -122,7 +124,7 @@ public final class EtcdNode implements Closeable {
             store.auth())))
         .addService(guarded.apply(new LeaseService(raft, proposer, headers, minTtl, quota)))
         .addService(guarded.apply(new MaintenanceService(raft, headers, identity, member, proposer,
-            config.electionTimeoutMs())))
+            config.electionTimeoutMs(), metrics::observeBackendSnapshot)))
         .addService(guarded.apply(new HistoryService(raft, headers, reads)))
         .addService(guarded.apply(new LockService(concurrency)))
         .addService(guarded.apply(new ElectionService(concurrency)))

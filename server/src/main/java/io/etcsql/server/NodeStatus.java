@@ -91,6 +91,61 @@ final class NodeStatus implements MemberStatus {
   }
 
   @Override
+  public long ranges() {
+    return store.opCounts().ranges();
+  }
+
+  @Override
+  public long puts() {
+    return store.opCounts().puts();
+  }
+
+  @Override
+  public long deletes() {
+    return store.opCounts().deletes();
+  }
+
+  @Override
+  public long txns() {
+    return store.opCounts().txns();
+  }
+
+  @Override
+  public io.etcsql.kvstore.watch.WatchStats watches() {
+    return store.watchHub().stats();
+  }
+
+  @Override
+  public long leasesGranted() {
+    return store.leaseCounts().granted();
+  }
+
+  @Override
+  public long leasesRevoked() {
+    return store.leaseCounts().revoked();
+  }
+
+  @Override
+  public long leasesRenewed() {
+    return raft.leasesRenewed();
+  }
+
+  @Override
+  public long slowApplies() {
+    return raft.slowApplies();
+  }
+
+  @Override
+  public long slowReadIndexes() {
+    return raft.slowReadIndexes();
+  }
+
+  @Override
+  public long readIndexesFailed() {
+    return raft.readIndexesFailed();
+  }
+
+  @Override
   public long quotaBackendBytes() {
     return quotaBytes;
   }

@@ -106,6 +106,8 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private final Map<Long, Entry> entries = new ConcurrentHashMap<>();
     private final Map<Long, Watcher> watchers = new ConcurrentHashMap<>();
     private final AtomicBoolean progressPending = new AtomicBoolean();
+    /** The hub was told this stream closed. */
+    private final AtomicBoolean ended = new AtomicBoolean();
     private long nextId; // request callbacks only (gRPC serializes them)
     /** Who opened the stream (its token), for the permission check of each watch it creates. */
     private final java.util.function.Supplier<io.etcsql.grpcapi.etcsqlpb.AuthHeader> who =
@@ -113,6 +115,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
     Stream(ServerCallStreamObserver<WatchResponse> out) {
       this.out = out;
+      hub.streamOpened();
       out.setOnCancelHandler(this::close);
       out.setOnReadyHandler(this::resumeAll);
     }
@@ -315,6 +318,9 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private void close() {
       synchronized (sendLock) {
         closed = true;
+      }
+      if (ended.compareAndSet(false, true)) {
+        hub.streamClosed();
       }
       for (Entry entry : entries.values()) {
         entry.watcher.cancel();

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import net.openhft.chronicle.map.ChronicleMap;
@@ -56,6 +57,7 @@ public final class RevisionLog implements Closeable {
   private final long entriesPerSegment;
   private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
   private final SegmentRetirement defrag = new SegmentRetirement();
+  private volatile LongConsumer writeTimes;
   private static final String DEFRAG_SUFFIX = ".defrag";
 
   private static final class Segment {
@@ -161,6 +163,22 @@ public final class RevisionLog implements Closeable {
    * crash mid-revision) is overwritten.
    */
   public void writeRevision(long main, List<RevisionRecord> records) {
+    LongConsumer timer = writeTimes;
+    if (timer == null) {
+      write(main, records);
+      return;
+    }
+    long start = System.nanoTime(); // a side metric only: nothing stored depends on it
+    write(main, records);
+    timer.accept(System.nanoTime() - start);
+  }
+
+  /** Sends the duration in nanoseconds of every later {@link #writeRevision} to {@code nanos}. */
+  public void onWrite(LongConsumer nanos) {
+    writeTimes = nanos;
+  }
+
+  private void write(long main, List<RevisionRecord> records) {
     Segment seg = segments.isEmpty() ? null : segments.lastEntry().getValue();
     if (seg == null || (seg.firstMain < main && isFull(seg))) {
       seg = newSegment(main);

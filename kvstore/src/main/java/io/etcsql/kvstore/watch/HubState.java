@@ -58,6 +58,9 @@ final class HubState {
   private final List<ProgressRequest> progressRequests = new ArrayList<>();
   private long dispatchedRev;
   private boolean closed;
+  /** Every watcher registered and not cancelled (compacted ones too, as in etcd). */
+  private final Set<HubWatcher> registered = new java.util.HashSet<>();
+  private long eventsDelivered;
 
   HubState(
       HistoryReader history,
@@ -82,6 +85,7 @@ final class HubState {
     WatchSpec resolved = new WatchSpec(spec.key(), spec.rangeEnd(), start, spec.prevKv(),
         spec.noPut(), spec.noDelete(), spec.progressNotify());
     HubWatcher w = new HubWatcher(this, resolved, listener, start);
+    registered.add(w);
     long compactRev = history.compactRevision();
     if (start < compactRev) {
       w.state = State.FINISHED;
@@ -107,6 +111,7 @@ final class HubState {
       return;
     }
     w.state = State.CANCELLED;
+    registered.remove(w);
     synced.remove(w);
     progressWatchers.remove(w);
     w.queue.clear();
@@ -120,6 +125,19 @@ final class HubState {
 
   synchronized long dispatchedRevision() {
     return dispatchedRev;
+  }
+
+  /** The hub's watchers now; see {@link WatchStats}. */
+  synchronized WatchStats stats(int streams) {
+    int slow = 0;
+    long pending = 0;
+    for (HubWatcher w : registered) {
+      if (w.state == State.UNSYNCED) {
+        slow++;
+      }
+      pending += w.bufferedEvents;
+    }
+    return new WatchStats(streams, registered.size(), slow, pending, eventsDelivered);
   }
 
   synchronized void close() {
@@ -259,6 +277,9 @@ final class HubState {
 
   /** {@code notice} was handed to the listener. */
   synchronized void delivered(HubWatcher w, Notice notice) {
+    if (notice instanceof Notice.Events events) {
+      eventsDelivered += events.events().size();
+    }
     if (w.queue.peek() != notice) {
       return; // cancelled meanwhile
     }

@@ -71,6 +71,7 @@ public final class WatchHub implements AutoCloseable {
   private final Thread dispatcher;
   private final ScheduledExecutorService background;
   private final ExecutorService delivery;
+  private final AtomicInteger streams = new AtomicInteger();
 
   /**
    * A hub over {@code history}, with default limits, started at once.
@@ -163,6 +164,21 @@ public final class WatchHub implements AutoCloseable {
   /** The store's current revision (what etcd reports in watch-created headers). */
   public long currentRevision() {
     return history.currentRevision();
+  }
+
+  /** A watch stream (one gRPC Watch call, whatever its watchers) opened: etcd's NewWatchStream. */
+  public void streamOpened() {
+    streams.incrementAndGet();
+  }
+
+  /** A stream counted by {@link #streamOpened()} closed; call once per stream. */
+  public void streamClosed() {
+    streams.decrementAndGet();
+  }
+
+  /** Counts of streams, watchers and events now (etcd's {@code etcd_debugging_mvcc_watch*} metrics). */
+  public WatchStats stats() {
+    return state.stats(streams.get());
   }
 
   /** The newest revision fanned out to synced watchers. */

@@ -41,6 +41,31 @@ class WatchHubTest {
   }
 
   @Test
+  void statsCountStreamsWatchersSlowWatchersAndEvents() {
+    hub = new WatchHub(history, Duration.ZERO, 2, 2, 64, 1); // at most 2 buffered events a watcher
+    history.publishTo(hub);
+    hub.streamOpened();
+    hub.streamOpened();
+    hub.streamClosed();
+    RecordingListener fast = watch(WatchSpec.of(b("a"), null, 0));
+    RecordingListener slow = new RecordingListener();
+    slow.setReady(false);
+    slow.watchOn(hub, WatchSpec.of(b("a"), null, 0));
+    watch(WatchSpec.of(b("b"), null, 0));
+    new RecordingListener().watchOn(hub, WatchSpec.of(b("c"), null, 0)).cancel(); // not counted
+    for (int i = 0; i < 5; i++) {
+      history.put("a", "v" + i);
+    }
+    await(() -> hub.stats().eventsSent() == 5 && hub.stats().slowWatchers() == 1, "the fast watcher's events");
+    // the slow one holds 2 events, then falls behind and will catch up from history
+    assertEquals(new WatchStats(1, 3, 1, 2, 5), hub.stats());
+    slow.setReady(true);
+    await(() -> hub.stats().eventsSent() == 10 && hub.stats().slowWatchers() == 0, "the slow watcher's events");
+    assertEquals(new WatchStats(1, 3, 0, 0, 10), hub.stats());
+    assertEquals(5, fast.eventCount());
+  }
+
+  @Test
   void singleKeyWatchSeesOnlyThatKey() {
     start(Duration.ZERO);
     RecordingListener l = watch(WatchSpec.of(b("a"), null, 0));

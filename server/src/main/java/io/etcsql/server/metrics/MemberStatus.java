@@ -45,6 +45,37 @@ public interface MemberStatus {
 
   long compactRevision();
 
+  /** Ranges the store did, as etcd's mvcc counts them (compares and prev_kv reads included). */
+  long ranges();
+
+  /** Puts the store applied. */
+  long puts();
+
+  /** DeleteRanges the store applied (one per key of a revoked lease). */
+  long deletes();
+
+  /** The store's mvcc transactions of more than one operation. */
+  long txns();
+
+  /** The store's watch streams, watchers and events now. */
+  io.etcsql.kvstore.watch.WatchStats watches();
+
+  long leasesGranted();
+
+  long leasesRevoked();
+
+  /** Lease keep-alives this member renewed while leader. */
+  long leasesRenewed();
+
+  /** Applied Raft entries that took longer than 100 ms. */
+  long slowApplies();
+
+  /** Linearizable reads whose read index timed out. */
+  long slowReadIndexes();
+
+  /** Linearizable reads whose read index failed otherwise (leader change, no leader). */
+  long readIndexesFailed();
+
   /** The backend quota in bytes, negative when there is none. */
   long quotaBackendBytes();
 

@@ -43,6 +43,11 @@ public final class ServerMetrics implements Closeable {
   private final String serverVersion;
   private final String clusterVersion;
   private final Histogram walFsync;
+  private final Histogram backendCommit;
+  private final Histogram backendSnapshot;
+  private final Histogram leaseTtls;
+  private final java.util.concurrent.atomic.AtomicLong healthSuccess = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong healthFailures = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param extensive {@code --metrics extensive}: adds the gRPC handling-time histograms
@@ -63,10 +68,42 @@ public final class ServerMetrics implements Closeable {
     this.grpc = new GrpcServerMetrics(prometheus, extensive);
     registerServer(prometheus);
     registerMvcc(prometheus);
+    registerWatch(prometheus);
+    registerLease(prometheus);
     // etcd's buckets: 1 ms to 8 s
-    walFsync = Histogram.builder().name("etcd_disk_wal_fsync_duration_seconds")
-        .help("The latency distributions of fsync called by WAL.")
-        .classicOnly().classicExponentialUpperBounds(0.001, 2, 14).withoutExemplars().register(prometheus);
+    walFsync = histogram(prometheus, "etcd_disk_wal_fsync_duration_seconds",
+        "The latency distributions of fsync called by WAL.", 0.001, 14);
+    backendCommit = histogram(prometheus, "etcd_disk_backend_commit_duration_seconds",
+        "The latency distributions of commit called by backend.", 0.001, 14);
+    // 10 ms to 655 s
+    backendSnapshot = histogram(prometheus, "etcd_disk_backend_snapshot_duration_seconds",
+        "The latency distribution of backend snapshots.", 0.01, 17);
+    // 1 second to 3 months
+    leaseTtls = histogram(prometheus, "etcd_debugging_lease_ttl_total", "Bucketed histogram of lease TTLs.", 1, 24);
+    untotalledCounter(prometheus, "etcd_server_health_success", "The total number of successful health checks",
+        healthSuccess);
+    untotalledCounter(prometheus, "etcd_server_health_failures", "The total number of failed health checks",
+        healthFailures);
+  }
+
+  /**
+   * A counter whose name does not end in {@code _total}, as etcd has a few: the Prometheus client
+   * would write any counter as {@code name_total}, so it is registered as a gauge and {@link
+   * #scrape()} gives it back its counter type.
+   */
+  private static void untotalledCounter(PrometheusRegistry r, String name, String help,
+      java.util.concurrent.atomic.AtomicLong value) {
+    GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.get())).register(r);
+    UNTOTALLED_COUNTERS.add(name);
+  }
+
+  /** Names registered by {@link #untotalledCounter}. */
+  private static final java.util.Set<String> UNTOTALLED_COUNTERS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** A histogram with etcd's exponential buckets: {@code count} upper bounds from {@code start}, doubling. */
+  private static Histogram histogram(PrometheusRegistry r, String name, String help, double start, int count) {
+    return Histogram.builder().name(name).help(help)
+        .classicOnly().classicExponentialUpperBounds(start, 2, count).withoutExemplars().register(r);
   }
 
   /** Where the values come from from now on (the member, once its Raft node and store are open). */
@@ -77,6 +114,21 @@ public final class ServerMetrics implements Closeable {
   /** One sync of the Raft log, in nanoseconds (etcd_disk_wal_fsync_duration_seconds). */
   public void observeWalFsync(long nanos) {
     walFsync.observe(nanos / 1e9);
+  }
+
+  /** One write of an applied revision to the store's files, in nanoseconds (etcd_disk_backend_commit_duration_seconds). */
+  public void observeBackendCommit(long nanos) {
+    backendCommit.observe(nanos / 1e9);
+  }
+
+  /** One snapshot sent, in nanoseconds (etcd_disk_backend_snapshot_duration_seconds). */
+  public void observeBackendSnapshot(long nanos) {
+    backendSnapshot.observe(nanos / 1e9);
+  }
+
+  /** One lease granted, with its TTL in seconds (etcd_debugging_lease_ttl_total). */
+  public void observeLeaseGrant(long ttlSeconds) {
+    leaseTtls.observe(ttlSeconds);
   }
 
   private void registerServer(PrometheusRegistry r) {
@@ -96,6 +148,13 @@ public final class ServerMetrics implements Closeable {
         MemberStatus::proposalsPending);
     counter(r, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
         MemberStatus::proposalsFailed);
+    counter(r, "etcd_server_slow_apply_total",
+        "The total number of slow apply requests (likely overloaded from slow disk).", MemberStatus::slowApplies);
+    counter(r, "etcd_server_slow_read_indexes_total",
+        "The total number of pending read indexes not in sync with leader's or timed out read index requests.",
+        MemberStatus::slowReadIndexes);
+    counter(r, "etcd_server_read_indexes_failed_total", "The total number of failed read indexes seen.",
+        MemberStatus::readIndexesFailed);
     gauge(r, "etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.",
         MemberStatus::quotaBackendBytes);
     labelled(r, "etcd_server_version",
@@ -120,6 +179,34 @@ public final class ServerMetrics implements Closeable {
         MemberStatus::currentRevision);
     gauge(r, "etcd_debugging_mvcc_compact_revision", "The revision of the last compaction in store.",
         MemberStatus::compactRevision);
+    // etcd 3.4 exports each also as etcd_debugging_mvcc_*
+    for (String ns : List.of("etcd", "etcd_debugging")) {
+      counter(r, ns + "_mvcc_range_total", "Total number of ranges seen by this member.", MemberStatus::ranges);
+      counter(r, ns + "_mvcc_put_total", "Total number of puts seen by this member.", MemberStatus::puts);
+      counter(r, ns + "_mvcc_delete_total", "Total number of deletes seen by this member.", MemberStatus::deletes);
+      counter(r, ns + "_mvcc_txn_total", "Total number of txns seen by this member.", MemberStatus::txns);
+    }
+  }
+
+  private void registerWatch(PrometheusRegistry r) {
+    gauge(r, "etcd_debugging_mvcc_watch_stream_total", "Total number of watch streams.",
+        m -> m.watches().streams());
+    gauge(r, "etcd_debugging_mvcc_watcher_total", "Total number of watchers.", m -> m.watches().watchers());
+    gauge(r, "etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.",
+        m -> m.watches().slowWatchers());
+    counter(r, "etcd_debugging_mvcc_events_total", "Total number of events sent by this member.",
+        m -> m.watches().eventsSent());
+    gauge(r, "etcd_debugging_mvcc_pending_events_total", "Total number of pending events to be sent.",
+        m -> m.watches().pendingEvents());
+  }
+
+  private void registerLease(PrometheusRegistry r) {
+    counter(r, "etcd_debugging_lease_granted_total", "The total number of granted leases.",
+        MemberStatus::leasesGranted);
+    counter(r, "etcd_debugging_lease_revoked_total", "The total number of revoked leases.",
+        MemberStatus::leasesRevoked);
+    counter(r, "etcd_debugging_lease_renewed_total", "The number of renewed leases seen by the leader.",
+        MemberStatus::leasesRenewed);
   }
 
   private void gauge(PrometheusRegistry r, String name, String help, ToDoubleFunction<MemberStatus> value) {
@@ -173,7 +260,11 @@ public final class ServerMetrics implements Closeable {
 
   /** Every metric in the Prometheus text format 0.0.4 ({@link #TEXT_FORMAT}). */
   public String scrape() {
-    return registry.scrape(TEXT_FORMAT);
+    String text = registry.scrape(TEXT_FORMAT);
+    for (String name : UNTOTALLED_COUNTERS) {
+      text = text.replace("# TYPE " + name + " gauge\n", "# TYPE " + name + " counter\n");
+    }
+    return text;
   }
 
   /**
@@ -182,6 +273,12 @@ public final class ServerMetrics implements Closeable {
    * not complete within {@code timeoutMs} ({@code QGET ERROR:...}).
    */
   public Health health(long timeoutMs) {
+    Health h = checkHealth(timeoutMs);
+    (h.healthy() ? healthSuccess : healthFailures).incrementAndGet();
+    return h;
+  }
+
+  private Health checkHealth(long timeoutMs) {
     MemberStatus member = this.member;
     if (member == null) {
       return Health.unhealthy("RAFT NO LEADER");

@@ -171,8 +171,121 @@ class MetricsIT {
         return true;
     }
 
+    /** How much {@code metric} moved from {@code before} to {@code after}. */
+    private static double moved(PrometheusText before, PrometheusText after, String metric) {
+        return after.value(metric) - before.value(metric);
+    }
+
+    /**
+     * The mvcc, lease, watch, backend and health metrics move exactly as etcd's do after the same
+     * etcdctl commands: writes count on every member (each applies them), reads, read-only txns,
+     * watches and snapshots on the member asked, lease renewals on the leader.
+     */
     @Test
     @Order(2)
+    void mvccLeaseWatchAndBackendMetricsCountWhatEtcdCounts() throws Exception {
+        int leader = cluster.waitLeader(Duration.ofSeconds(30));
+        int serving = (leader + 1) % 3;
+        Etcdctl ctl = cluster.ctl(serving);
+        List<PrometheusText> before = scrapeAll();
+        ctl.ok("put", "ops/k1", "v1");
+        ctl.ok("put", "ops/k2", "v2");
+        ctl.ok("put", "ops/k3", "v3");
+        ctl.ok("get", "ops/k1");
+        ctl.ok("get", "ops/", "--prefix");
+        ctl.ok("put", "ops/k1", "v1", "--prev-kv"); // reads the previous pair: a txn of two
+        ctl.ok("del", "ops/k3", "--prev-kv");
+        // one compare read, then two puts: only the write counts as a txn
+        assertTrue(ctl.runWithInput("value(\"ops/k1\") = \"v1\"\n\nput ops/k1 x\nput ops/k2 y\n\n\n", "txn")
+                .stdout().startsWith("SUCCESS"));
+        // read-only, served by the member asked: the failed compare and one get
+        assertTrue(ctl.runWithInput("version(\"ops/none\") = \"1\"\n\nget ops/k1\n\nget ops/k2\n\n", "txn")
+                .stdout().startsWith("FAILURE"));
+        String lease = ctl.ok("lease", "grant", "600").split("\\s+")[1];
+        ctl.ok("put", "ops/l1", "v", "--lease=" + lease);
+        ctl.ok("put", "ops/l2", "v", "--lease=" + lease);
+        ctl.ok("lease", "keep-alive", "--once", lease);
+        ctl.ok("lease", "revoke", lease); // deletes both keys in one txn
+        ctl.ok("snapshot", "save", cluster.baseDir().resolve("metrics.db").toString());
+
+        PrometheusText w0 = scrape(serving);
+        try (Etcdctl.Background watch = ctl.background("watch", "--prefix", "ops/w")) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            PrometheusText w = scrape(serving);
+            while (System.nanoTime() < deadline && moved(w0, w, "etcd_debugging_mvcc_watcher_total") < 1) {
+                ServerProcess.sleep(100);
+                w = scrape(serving);
+            }
+            assertEquals(1.0, moved(w0, w, "etcd_debugging_mvcc_watch_stream_total"), w::toString);
+            assertEquals(1.0, moved(w0, w, "etcd_debugging_mvcc_watcher_total"), w::toString);
+            ctl.ok("put", "ops/w1", "1");
+            ctl.ok("put", "ops/w2", "2");
+            assertEquals(6, watch.nextLines(6, Duration.ofSeconds(10)).size(), "PUT, key, value for each put");
+            w = scrape(serving);
+            assertEquals(2.0, moved(w0, w, "etcd_debugging_mvcc_events_total"), w::toString);
+            assertEquals(0.0, w.value("etcd_debugging_mvcc_pending_events_total"), w::toString);
+            assertEquals(0.0, w.value("etcd_debugging_mvcc_slow_watcher_total"), w::toString);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        PrometheusText w = scrape(serving);
+        while (System.nanoTime() < deadline && moved(w0, w, "etcd_debugging_mvcc_watch_stream_total") != 0) {
+            ServerProcess.sleep(100);
+            w = scrape(serving);
+        }
+        assertEquals(0.0, moved(w0, w, "etcd_debugging_mvcc_watch_stream_total"), "the watch ended: " + w);
+        assertEquals(0.0, moved(w0, w, "etcd_debugging_mvcc_watcher_total"), w::toString);
+
+        // followers apply the last entries a little later
+        deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<PrometheusText> after = scrapeAll();
+        while (System.nanoTime() < deadline && !allPutsApplied(before, after, 10)) {
+            ServerProcess.sleep(200);
+            after = scrapeAll();
+        }
+        for (int i = 0; i < 3; i++) {
+            PrometheusText b = before.get(i);
+            PrometheusText a = after.get(i);
+            String who = "member " + i + (i == serving ? " (asked)" : "") + (i == leader ? " (leader)" : "") + ": " + a;
+            boolean asked = i == serving;
+            assertEquals(10.0, moved(b, a, "etcd_mvcc_put_total"), who);
+            assertEquals(10.0, moved(b, a, "etcd_debugging_mvcc_put_total"), who);
+            assertEquals(3.0, moved(b, a, "etcd_mvcc_delete_total"), who);
+            // prev-kv put and del, the txn's compare; asked: two gets, the read-only txn's two reads
+            assertEquals(asked ? 7.0 : 3.0, moved(b, a, "etcd_mvcc_range_total"), who);
+            // prev-kv put and del, the txn's write, the revocation; asked: the read-only txn
+            assertEquals(asked ? 5.0 : 4.0, moved(b, a, "etcd_mvcc_txn_total"), who);
+            assertEquals("counter", a.type("etcd_mvcc_txn_total"), who);
+            assertEquals(1.0, moved(b, a, "etcd_debugging_lease_granted_total"), who);
+            assertEquals(1.0, moved(b, a, "etcd_debugging_lease_revoked_total"), who);
+            assertEquals(i == leader ? 1.0 : 0.0, moved(b, a, "etcd_debugging_lease_renewed_total"), who);
+            assertEquals(1.0, moved(b, a, "etcd_debugging_lease_ttl_total_count"), who);
+            assertEquals(600.0, moved(b, a, "etcd_debugging_lease_ttl_total_sum"), who);
+            assertEquals("histogram", a.type("etcd_disk_backend_commit_duration_seconds"), who);
+            assertTrue(moved(b, a, "etcd_disk_backend_commit_duration_seconds_count") > 0, who);
+            assertEquals(asked ? 1.0 : 0.0, moved(b, a, "etcd_disk_backend_snapshot_duration_seconds_count"), who);
+            for (String counter : List.of("etcd_server_slow_apply_total", "etcd_server_slow_read_indexes_total",
+                    "etcd_server_read_indexes_failed_total", "etcd_server_health_success",
+                    "etcd_server_health_failures")) {
+                assertEquals("counter", a.type(counter), counter + " of " + who);
+            }
+            HttpResponse<String> health = get(i, "/health");
+            assertEquals(200, health.statusCode(), health::body);
+            assertEquals(1.0, moved(a, scrape(i), "etcd_server_health_success"), who);
+        }
+    }
+
+    private static boolean allPutsApplied(List<PrometheusText> before, List<PrometheusText> after, int puts) {
+        for (int i = 0; i < 3; i++) {
+            if (moved(before.get(i), after.get(i), "etcd_mvcc_put_total") < puts
+                    || moved(before.get(i), after.get(i), "etcd_mvcc_delete_total") < 3) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Test
+    @Order(3)
     void aMemberLeftWithoutQuorumReportsNoLeaderAndIsUnhealthy() {
         int survivor = cluster.waitLeader(Duration.ofSeconds(30)); // the leader itself must notice
         for (int i = 0; i < 3; i++) {

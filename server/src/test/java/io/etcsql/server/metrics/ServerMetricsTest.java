@@ -3,6 +3,7 @@ package io.etcsql.server.metrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcsql.server.it.PrometheusText;
 import io.grpc.ManagedChannel;
@@ -48,6 +49,19 @@ class ServerMetricsTest {
     @Override public long currentRevision() { return check(9L); }
     @Override public long compactRevision() { return check(0L); }
     @Override public long quotaBackendBytes() { return check(2147483648L); }
+    @Override public long ranges() { return check(11L); }
+    @Override public long puts() { return check(12L); }
+    @Override public long deletes() { return check(13L); }
+    @Override public long txns() { return check(4L); }
+    @Override public io.etcsql.kvstore.watch.WatchStats watches() {
+      return check(new io.etcsql.kvstore.watch.WatchStats(2, 5, 1, 6, 30));
+    }
+    @Override public long leasesGranted() { return check(8L); }
+    @Override public long leasesRevoked() { return check(6L); }
+    @Override public long leasesRenewed() { return check(21L); }
+    @Override public long slowApplies() { return check(0L); }
+    @Override public long slowReadIndexes() { return check(5L); }
+    @Override public long readIndexesFailed() { return check(2L); }
     @Override public String memberIdHex() { return check("8e9e05c52164694d"); }
     @Override public List<String> alarms() { return check(alarms); }
     @Override public CompletableFuture<Void> linearizableRead() { return check(read); }
@@ -103,6 +117,53 @@ class ServerMetricsTest {
   }
 
   @Test
+  void exportsEtcdsMvccWatchLeaseAndServerCounters() {
+    try (ServerMetrics m = metrics(new FakeMember(), false)) {
+      PrometheusText t = PrometheusText.parse(m.scrape());
+      for (String ns : List.of("etcd", "etcd_debugging")) {
+        assertEquals(11.0, t.get(ns + "_mvcc_range_total"));
+        assertEquals(12.0, t.get(ns + "_mvcc_put_total"));
+        assertEquals(13.0, t.get(ns + "_mvcc_delete_total"));
+        assertEquals(4.0, t.get(ns + "_mvcc_txn_total"));
+        assertEquals("counter", t.type(ns + "_mvcc_txn_total"));
+      }
+      assertEquals(2.0, t.get("etcd_debugging_mvcc_watch_stream_total"));
+      assertEquals("gauge", t.type("etcd_debugging_mvcc_watch_stream_total"));
+      assertEquals(5.0, t.get("etcd_debugging_mvcc_watcher_total"));
+      assertEquals(1.0, t.get("etcd_debugging_mvcc_slow_watcher_total"));
+      assertEquals(6.0, t.get("etcd_debugging_mvcc_pending_events_total"));
+      assertEquals("gauge", t.type("etcd_debugging_mvcc_pending_events_total"));
+      assertEquals(30.0, t.get("etcd_debugging_mvcc_events_total"));
+      assertEquals("counter", t.type("etcd_debugging_mvcc_events_total"));
+      assertEquals(8.0, t.get("etcd_debugging_lease_granted_total"));
+      assertEquals(6.0, t.get("etcd_debugging_lease_revoked_total"));
+      assertEquals(21.0, t.get("etcd_debugging_lease_renewed_total"));
+      assertEquals(0.0, t.get("etcd_server_slow_apply_total"));
+      assertEquals(5.0, t.get("etcd_server_slow_read_indexes_total"));
+      assertEquals(2.0, t.get("etcd_server_read_indexes_failed_total"));
+      assertEquals("counter", t.type("etcd_server_read_indexes_failed_total"));
+
+      m.observeLeaseGrant(60);
+      m.observeLeaseGrant(1);
+      m.observeBackendCommit(3_000_000); // 3 ms
+      m.observeBackendSnapshot(50_000_000); // 50 ms
+      t = PrometheusText.parse(m.scrape());
+      assertEquals("histogram", t.type("etcd_debugging_lease_ttl_total"));
+      assertEquals(1.0, t.get("etcd_debugging_lease_ttl_total_bucket", "le", "1.0"));
+      assertEquals(1.0, t.get("etcd_debugging_lease_ttl_total_bucket", "le", "32.0"));
+      assertEquals(2.0, t.get("etcd_debugging_lease_ttl_total_bucket", "le", "64.0"));
+      assertEquals(2.0, t.get("etcd_debugging_lease_ttl_total_bucket", "le", "8388608.0"), "24 buckets, 1 s to 97 days");
+      assertEquals(61.0, t.get("etcd_debugging_lease_ttl_total_sum"));
+      assertEquals(0.0, t.get("etcd_disk_backend_commit_duration_seconds_bucket", "le", "0.002"));
+      assertEquals(1.0, t.get("etcd_disk_backend_commit_duration_seconds_bucket", "le", "0.004"));
+      assertEquals(1.0, t.get("etcd_disk_backend_commit_duration_seconds_bucket", "le", "8.192"));
+      assertEquals(0.0, t.get("etcd_disk_backend_snapshot_duration_seconds_bucket", "le", "0.04"));
+      assertEquals(1.0, t.get("etcd_disk_backend_snapshot_duration_seconds_bucket", "le", "0.08"));
+      assertEquals(1.0, t.get("etcd_disk_backend_snapshot_duration_seconds_bucket", "le", "655.36"), "17 buckets");
+    }
+  }
+
+  @Test
   void aMemberThatCannotAnswerIsLeftOutOfTheScrape() {
     FakeMember member = new FakeMember();
     member.stopped = true;
@@ -132,6 +193,11 @@ class ServerMetricsTest {
 
       member.alarms = List.of("NOSPACE");
       assertEquals("{\"health\":\"false\",\"reason\":\"ALARM NOSPACE\"}", m.health(50).toJson());
+
+      // etcd's health counters are counters without _total
+      String text = m.scrape();
+      assertTrue(text.contains("# TYPE etcd_server_health_success counter\netcd_server_health_success 1.0\n"), text);
+      assertTrue(text.contains("# TYPE etcd_server_health_failures counter\netcd_server_health_failures 4.0\n"), text);
     }
   }
 
