@@ -75,6 +75,8 @@ final class KvStateMachine extends BaseStateMachine {
   /** etcd's default --experimental-warning-apply-duration. */
   private static final long SLOW_APPLY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
   private final java.util.concurrent.atomic.AtomicLong slowApplies = new java.util.concurrent.atomic.AtomicLong();
+  /** A snapshot from the leader is being fetched and installed. */
+  private volatile boolean installing;
 
   /** Whether a Raft client id is one of this member's (it proposed the entry); see {@link #applyTransaction}. */
   private final java.util.function.Predicate<org.apache.ratis.protocol.ClientId> ownClient;
@@ -168,6 +170,7 @@ final class KvStateMachine extends BaseStateMachine {
       // there: it asks the leader itself, over the Raft port
       String leaderClientAddress = recorded.isEmpty() && store.member(ConfigurationSync.memberIdOf(leader)) == null
           ? clientAddressOf.apply(leader, leaderRaftAddress) : recorded;
+      installing = true;
       try (java.io.InputStream in = snapshots.open(leader, leaderClientAddress)) {
         // Ratis reloads a paused state machine once it has the snapshot's index (see reinitialize)
         pause();
@@ -180,6 +183,8 @@ final class KvStateMachine extends BaseStateMachine {
       } catch (IOException e) {
         LOG.warn("snapshot installation from {} failed", leader, e);
         throw new java.util.concurrent.CompletionException(e);
+      } finally {
+        installing = false;
       }
     }, installer);
   }
@@ -312,6 +317,10 @@ final class KvStateMachine extends BaseStateMachine {
     advance(term, index);
     leaseKeeper.applied(cmd, result);
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(result.toByteArray())));
+  }
+
+  boolean installingSnapshot() {
+    return installing;
   }
 
   /** Applied entries that took longer than {@link #SLOW_APPLY_NANOS}. */

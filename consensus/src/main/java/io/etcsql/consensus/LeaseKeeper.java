@@ -50,6 +50,7 @@ final class LeaseKeeper implements AutoCloseable {
   });
   private volatile boolean leader;
   private final java.util.concurrent.atomic.AtomicLong renewed = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong expired = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param proposer submits a command to Raft (asynchronously; failures are retried later)
@@ -90,13 +91,20 @@ final class LeaseKeeper implements AutoCloseable {
           System.nanoTime() + TimeUnit.SECONDS.toNanos(result.getLeaseGrant().getTTL()));
     } else if (cmd.hasLeaseRevoke()) {
       deadlines.remove(cmd.getLeaseRevoke().getID());
-      revoking.remove(cmd.getLeaseRevoke().getID());
+      if (revoking.remove(cmd.getLeaseRevoke().getID()) != null && !result.hasError()) {
+        expired.incrementAndGet(); // a lease this leader found expired is gone
+      }
     }
   }
 
   /** Keep-alives this member renewed a lease for while leader (etcd's lessor.Renew successes). */
   long renewed() {
     return renewed.get();
+  }
+
+  /** Leases this member revoked as leader because they expired. */
+  long expired() {
+    return expired.get();
   }
 
   /** Answers a keep-alive or time-to-live query; only valid on the leader. */

@@ -441,6 +441,16 @@ public final class RaftNode implements Closeable {
     return leaseKeeper.renewed();
   }
 
+  /** Leases this member revoked as leader because they expired (etcd_debugging_server_lease_expired_total). */
+  public long leasesExpired() {
+    return leaseKeeper.expired();
+  }
+
+  /** Whether a snapshot from the leader is being installed (etcd_server_snapshot_apply_in_progress_total). */
+  public boolean installingSnapshot() {
+    return stateMachine.installingSnapshot();
+  }
+
   /** Applied entries that took longer than etcd's warning apply duration, 100 ms (etcd_server_slow_apply_total). */
   public long slowApplies() {
     return stateMachine.slowApplies();

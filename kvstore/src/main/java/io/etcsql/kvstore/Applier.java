@@ -212,8 +212,8 @@ final class Applier {
     if (ignore && prev == null) {
       throw EtcdError.KEY_NOT_FOUND.exception();
     }
-    ops.put();
     ByteString value = p.getIgnoreValue() ? prev.getValue() : p.getValue();
+    ops.put(p.getKey().size() + value.size());
     long lease = p.getIgnoreLease() ? prev.getLease() : p.getLease();
     txn.put(p.getKey(), value, lease);
     lessor.attach(p.getKey(), prev == null ? 0 : prev.getLease(), lease);

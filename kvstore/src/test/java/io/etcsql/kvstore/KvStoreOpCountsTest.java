@@ -96,6 +96,7 @@ class KvStoreOpCountsTest extends StoreTestBase {
     moved("another member's read-only txn", 0, 0, 0, 0);
     s.txn(readOnly.toBuilder().addSuccess(opPut("b", "1")).build());
     moved("another member's write txn is applied here too", 2, 1, 0, 1);
+    assertEquals(2 + 2, s.store.opCounts().putBytes(), "a=1 and b=1");
     s.store.opCounts().proposedHere(true);
     s.txn(readOnly);
     moved("this member's read-only txn", 2, 0, 0, 1);

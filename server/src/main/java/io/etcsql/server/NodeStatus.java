@@ -111,6 +111,21 @@ final class NodeStatus implements MemberStatus {
   }
 
   @Override
+  public long putBytes() {
+    return store.opCounts().putBytes();
+  }
+
+  @Override
+  public long leasesExpired() {
+    return raft.leasesExpired();
+  }
+
+  @Override
+  public boolean installingSnapshot() {
+    return raft.installingSnapshot();
+  }
+
+  @Override
   public io.etcsql.kvstore.watch.WatchStats watches() {
     return store.watchHub().stats();
   }

@@ -26,10 +26,12 @@ public final class OpCounts {
   private final LongAdder puts = new LongAdder();
   private final LongAdder deletes = new LongAdder();
   private final LongAdder txns = new LongAdder();
+  private final LongAdder putBytes = new LongAdder();
   // the mvcc transaction of the command being applied (apply thread only)
   private int txnRanges;
   private int txnPuts;
   private int txnDeletes;
+  private long txnPutBytes;
   private boolean readOnlyTxn;
   private boolean proposedHere = true;
 
@@ -43,9 +45,10 @@ public final class OpCounts {
     txnRanges++;
   }
 
-  /** A Put inside the transaction being applied. */
-  public void put() {
+  /** A Put inside the transaction being applied, of a key and value of {@code bytes} together. */
+  public void put(long bytes) {
     txnPuts++;
+    txnPutBytes += bytes;
   }
 
   /** A DeleteRange inside the transaction being applied. */
@@ -75,11 +78,13 @@ public final class OpCounts {
       ranges.add(txnRanges);
       puts.add(txnPuts);
       deletes.add(txnDeletes);
+      putBytes.add(txnPutBytes);
     }
     readOnlyTxn = false;
     txnRanges = 0;
     txnPuts = 0;
     txnDeletes = 0;
+    txnPutBytes = 0;
   }
 
   public long ranges() {
@@ -92,6 +97,11 @@ public final class OpCounts {
 
   public long deletes() {
     return deletes.sum();
+  }
+
+  /** Bytes of the keys and values put ({@code etcd_debugging_mvcc_total_put_size_in_bytes}). */
+  public long putBytes() {
+    return putBytes.sum();
   }
 
   /** Transactions of more than one operation. */

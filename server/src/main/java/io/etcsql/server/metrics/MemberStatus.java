@@ -57,6 +57,9 @@ public interface MemberStatus {
   /** The store's mvcc transactions of more than one operation. */
   long txns();
 
+  /** Bytes of the keys and values the store put. */
+  long putBytes();
+
   /** The store's watch streams, watchers and events now. */
   io.etcsql.kvstore.watch.WatchStats watches();
 
@@ -66,6 +69,12 @@ public interface MemberStatus {
 
   /** Lease keep-alives this member renewed while leader. */
   long leasesRenewed();
+
+  /** Leases this member revoked while leader because they expired. */
+  long leasesExpired();
+
+  /** Whether a snapshot from the leader is being installed. */
+  boolean installingSnapshot();
 
   /** Applied Raft entries that took longer than 100 ms. */
   long slowApplies();

@@ -70,6 +70,7 @@ public final class ServerMetrics implements Closeable {
     registerMvcc(prometheus);
     registerWatch(prometheus);
     registerLease(prometheus);
+    registerFileDescriptors(prometheus);
     // etcd's buckets: 1 ms to 8 s
     walFsync = histogram(prometheus, "etcd_disk_wal_fsync_duration_seconds",
         "The latency distributions of fsync called by WAL.", 0.001, 14);
@@ -148,6 +149,8 @@ public final class ServerMetrics implements Closeable {
         MemberStatus::proposalsPending);
     counter(r, "etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
         MemberStatus::proposalsFailed);
+    gauge(r, "etcd_server_snapshot_apply_in_progress_total",
+        "1 if the server is applying the incoming snapshot. 0 if none.", m -> m.installingSnapshot() ? 1 : 0);
     counter(r, "etcd_server_slow_apply_total",
         "The total number of slow apply requests (likely overloaded from slow disk).", MemberStatus::slowApplies);
     counter(r, "etcd_server_slow_read_indexes_total",
@@ -186,6 +189,8 @@ public final class ServerMetrics implements Closeable {
       counter(r, ns + "_mvcc_delete_total", "Total number of deletes seen by this member.", MemberStatus::deletes);
       counter(r, ns + "_mvcc_txn_total", "Total number of txns seen by this member.", MemberStatus::txns);
     }
+    gauge(r, "etcd_debugging_mvcc_total_put_size_in_bytes", "The total size of put kv pairs seen by this member.",
+        MemberStatus::putBytes);
   }
 
   private void registerWatch(PrometheusRegistry r) {
@@ -200,6 +205,17 @@ public final class ServerMetrics implements Closeable {
         m -> m.watches().pendingEvents());
   }
 
+  /** etcd's os_fd_* (etcd samples them every 10 minutes; here they are read when scraped). */
+  private static void registerFileDescriptors(PrometheusRegistry r) {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+      GaugeWithCallback.builder().name("os_fd_used").help("The number of used file descriptors.")
+          .callback(cb -> cb.call(os.getOpenFileDescriptorCount())).register(r);
+      GaugeWithCallback.builder().name("os_fd_limit").help("The file descriptor limit.")
+          .callback(cb -> cb.call(os.getMaxFileDescriptorCount())).register(r);
+    }
+  }
+
   private void registerLease(PrometheusRegistry r) {
     counter(r, "etcd_debugging_lease_granted_total", "The total number of granted leases.",
         MemberStatus::leasesGranted);
@@ -207,6 +223,8 @@ public final class ServerMetrics implements Closeable {
         MemberStatus::leasesRevoked);
     counter(r, "etcd_debugging_lease_renewed_total", "The number of renewed leases seen by the leader.",
         MemberStatus::leasesRenewed);
+    counter(r, "etcd_debugging_server_lease_expired_total", "The total number of expired leases.",
+        MemberStatus::leasesExpired);
   }
 
   private void gauge(PrometheusRegistry r, String name, String help, ToDoubleFunction<MemberStatus> value) {

@@ -188,6 +188,9 @@ class MetricsIT {
         int serving = (leader + 1) % 3;
         Etcdctl ctl = cluster.ctl(serving);
         List<PrometheusText> before = scrapeAll();
+        // "lease 694d77aa9e38260f granted with TTL(2s)": the leader revokes it when it expires
+        String expiring = ctl.ok("lease", "grant", "2");
+        int shortTtl = Integer.parseInt(expiring.replaceAll("(?s).*TTL\\((\\d+)s\\).*", "$1"));
         ctl.ok("put", "ops/k1", "v1");
         ctl.ok("put", "ops/k2", "v2");
         ctl.ok("put", "ops/k3", "v3");
@@ -238,7 +241,7 @@ class MetricsIT {
         // followers apply the last entries a little later
         deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         List<PrometheusText> after = scrapeAll();
-        while (System.nanoTime() < deadline && !allPutsApplied(before, after, 10)) {
+        while (System.nanoTime() < deadline && !allApplied(before, after)) {
             ServerProcess.sleep(200);
             after = scrapeAll();
         }
@@ -255,11 +258,14 @@ class MetricsIT {
             // prev-kv put and del, the txn's write, the revocation; asked: the read-only txn
             assertEquals(asked ? 5.0 : 4.0, moved(b, a, "etcd_mvcc_txn_total"), who);
             assertEquals("counter", a.type("etcd_mvcc_txn_total"), who);
-            assertEquals(1.0, moved(b, a, "etcd_debugging_lease_granted_total"), who);
-            assertEquals(1.0, moved(b, a, "etcd_debugging_lease_revoked_total"), who);
+            assertEquals(74.0, moved(b, a, "etcd_debugging_mvcc_total_put_size_in_bytes"), "keys and values; " + who);
+            assertEquals(2.0, moved(b, a, "etcd_debugging_lease_granted_total"), who);
+            assertEquals(2.0, moved(b, a, "etcd_debugging_lease_revoked_total"), who);
             assertEquals(i == leader ? 1.0 : 0.0, moved(b, a, "etcd_debugging_lease_renewed_total"), who);
-            assertEquals(1.0, moved(b, a, "etcd_debugging_lease_ttl_total_count"), who);
-            assertEquals(600.0, moved(b, a, "etcd_debugging_lease_ttl_total_sum"), who);
+            assertEquals(i == leader ? 1.0 : 0.0, moved(b, a, "etcd_debugging_server_lease_expired_total"), who);
+            assertEquals(2.0, moved(b, a, "etcd_debugging_lease_ttl_total_count"), who);
+            assertEquals(600.0 + shortTtl, moved(b, a, "etcd_debugging_lease_ttl_total_sum"), who);
+            assertEquals(0.0, a.value("etcd_server_snapshot_apply_in_progress_total"), who);
             assertEquals("histogram", a.type("etcd_disk_backend_commit_duration_seconds"), who);
             assertTrue(moved(b, a, "etcd_disk_backend_commit_duration_seconds_count") > 0, who);
             assertEquals(asked ? 1.0 : 0.0, moved(b, a, "etcd_disk_backend_snapshot_duration_seconds_count"), who);
@@ -274,10 +280,12 @@ class MetricsIT {
         }
     }
 
-    private static boolean allPutsApplied(List<PrometheusText> before, List<PrometheusText> after, int puts) {
+    /** Every member applied the puts, deletes and both revocations (the expiring lease's included). */
+    private static boolean allApplied(List<PrometheusText> before, List<PrometheusText> after) {
         for (int i = 0; i < 3; i++) {
-            if (moved(before.get(i), after.get(i), "etcd_mvcc_put_total") < puts
-                    || moved(before.get(i), after.get(i), "etcd_mvcc_delete_total") < 3) {
+            if (moved(before.get(i), after.get(i), "etcd_mvcc_put_total") < 10
+                    || moved(before.get(i), after.get(i), "etcd_mvcc_delete_total") < 3
+                    || moved(before.get(i), after.get(i), "etcd_debugging_lease_revoked_total") < 2) {
                 return false;
             }
         }

@@ -53,6 +53,9 @@ class ServerMetricsTest {
     @Override public long puts() { return check(12L); }
     @Override public long deletes() { return check(13L); }
     @Override public long txns() { return check(4L); }
+    @Override public long putBytes() { return check(300L); }
+    @Override public long leasesExpired() { return check(3L); }
+    @Override public boolean installingSnapshot() { return check(false); }
     @Override public io.etcsql.kvstore.watch.WatchStats watches() {
       return check(new io.etcsql.kvstore.watch.WatchStats(2, 5, 1, 6, 30));
     }
@@ -138,6 +141,11 @@ class ServerMetricsTest {
       assertEquals(8.0, t.get("etcd_debugging_lease_granted_total"));
       assertEquals(6.0, t.get("etcd_debugging_lease_revoked_total"));
       assertEquals(21.0, t.get("etcd_debugging_lease_renewed_total"));
+      assertEquals(3.0, t.get("etcd_debugging_server_lease_expired_total"));
+      assertEquals(300.0, t.get("etcd_debugging_mvcc_total_put_size_in_bytes"));
+      assertEquals("gauge", t.type("etcd_debugging_mvcc_total_put_size_in_bytes"));
+      assertEquals(0.0, t.get("etcd_server_snapshot_apply_in_progress_total"));
+      assertTrue(t.get("os_fd_used") > 0 && t.get("os_fd_limit") >= t.get("os_fd_used"), t::toString);
       assertEquals(0.0, t.get("etcd_server_slow_apply_total"));
       assertEquals(5.0, t.get("etcd_server_slow_read_indexes_total"));
       assertEquals(2.0, t.get("etcd_server_read_indexes_failed_total"));
