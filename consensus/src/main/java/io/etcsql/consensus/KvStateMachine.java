@@ -78,12 +78,12 @@ final class KvStateMachine extends BaseStateMachine {
   /** A snapshot from the leader is being fetched and installed. */
   private volatile boolean installing;
 
-  /** Whether a Raft client id is one of this member's (it proposed the entry); see {@link #applyTransaction}. */
-  private final java.util.function.Predicate<org.apache.ratis.protocol.ClientId> ownClient;
+  /** Whether a Raft client id (its bytes) is one of this member's: it proposed the entry. */
+  private final java.util.function.Predicate<ByteString> ownClient;
 
   KvStateMachine(KvStore store, LeaseKeeper leaseKeeper, SnapshotSource snapshots,
       java.util.function.BiFunction<String, String, String> clientAddressOf,
-      java.util.function.Predicate<org.apache.ratis.protocol.ClientId> ownClient) {
+      java.util.function.Predicate<ByteString> ownClient) {
     this.ownClient = ownClient;
     this.clientAddressOf = clientAddressOf;
     this.store = store;
@@ -306,8 +306,7 @@ final class KvStateMachine extends BaseStateMachine {
       return CompletableFuture.failedFuture(new IllegalStateException("corrupt log entry " + index, e));
     }
     // metrics only: a read-only Txn counts where it was proposed (see OpCounts)
-    store.opCounts().proposedHere(
-        ownClient.test(org.apache.ratis.protocol.ClientId.valueOf(entry.getStateMachineLogEntry().getClientId())));
+    store.opCounts().proposedHere(ownClient.test(entry.getStateMachineLogEntry().getClientId()));
     long start = System.nanoTime(); // for etcd_server_slow_apply_total only: never stored
     CommandResult result = store.apply(term, index, cmd);
     if (System.nanoTime() - start > SLOW_APPLY_NANOS) {

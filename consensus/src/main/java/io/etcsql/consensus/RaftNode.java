@@ -82,7 +82,7 @@ public final class RaftNode implements Closeable {
   /** Client id of the requests this member hands to its own Raft server in process. */
   private final ClientId localClientId = ClientId.randomId();
   /** Every client id this member's proposals were sent with (retired clients' too). */
-  private final java.util.Set<ClientId> ownClientIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<ByteString> ownClientIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final java.util.concurrent.atomic.AtomicLong slowReadIndexes = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong readIndexesFailed = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.ExecutorService proposals;
@@ -144,7 +144,7 @@ public final class RaftNode implements Closeable {
 
   private RaftClient newClient(RaftPeerId leader, RaftGroup peers) {
     ClientId id = ClientId.randomId();
-    ownClientIds.add(id);
+    ownClientIds.add(id.toByteString());
     return RaftClient.newBuilder()
         .setClientId(id)
         .setRaftGroup(peers)

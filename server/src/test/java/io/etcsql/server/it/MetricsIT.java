@@ -171,6 +171,17 @@ class MetricsIT {
         return true;
     }
 
+    /** Scrapes {@code member} until {@code done} holds, for at most 10 seconds; returns the last scrape. */
+    private static PrometheusText scrapeUntil(int member, java.util.function.Predicate<PrometheusText> done) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        PrometheusText m = scrape(member);
+        while (System.nanoTime() < deadline && !done.test(m)) {
+            ServerProcess.sleep(100);
+            m = scrape(member);
+        }
+        return m;
+    }
+
     /** How much {@code metric} moved from {@code before} to {@code after}. */
     private static double moved(PrometheusText before, PrometheusText after, String metric) {
         return after.value(metric) - before.value(metric);
@@ -212,34 +223,25 @@ class MetricsIT {
         ctl.ok("snapshot", "save", cluster.baseDir().resolve("metrics.db").toString());
 
         PrometheusText w0 = scrape(serving);
-        try (Etcdctl.Background watch = ctl.background("watch", "--prefix", "ops/w")) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            PrometheusText w = scrape(serving);
-            while (System.nanoTime() < deadline && moved(w0, w, "etcd_debugging_mvcc_watcher_total") < 1) {
-                ServerProcess.sleep(100);
-                w = scrape(serving);
-            }
+        try (Etcdctl.Background watch = ctl.background("watch", "--prefix", "ops/w", "--prev-kv")) {
+            PrometheusText w = scrapeUntil(serving, m -> moved(w0, m, "etcd_debugging_mvcc_watcher_total") >= 1);
             assertEquals(1.0, moved(w0, w, "etcd_debugging_mvcc_watch_stream_total"), w::toString);
             assertEquals(1.0, moved(w0, w, "etcd_debugging_mvcc_watcher_total"), w::toString);
             ctl.ok("put", "ops/w1", "1");
-            ctl.ok("put", "ops/w2", "2");
-            assertEquals(6, watch.nextLines(6, Duration.ofSeconds(10)).size(), "PUT, key, value for each put");
-            w = scrape(serving);
+            ctl.ok("put", "ops/w1", "2"); // its prev_kv is a Range
+            // PUT, key, value; then PUT, previous key and value, key, value
+            assertEquals(8, watch.nextLines(8, Duration.ofSeconds(10)).size());
+            w = scrapeUntil(serving, m -> moved(w0, m, "etcd_debugging_mvcc_events_total") >= 2);
             assertEquals(2.0, moved(w0, w, "etcd_debugging_mvcc_events_total"), w::toString);
             assertEquals(0.0, w.value("etcd_debugging_mvcc_pending_events_total"), w::toString);
             assertEquals(0.0, w.value("etcd_debugging_mvcc_slow_watcher_total"), w::toString);
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        PrometheusText w = scrape(serving);
-        while (System.nanoTime() < deadline && moved(w0, w, "etcd_debugging_mvcc_watch_stream_total") != 0) {
-            ServerProcess.sleep(100);
-            w = scrape(serving);
-        }
+        PrometheusText w = scrapeUntil(serving, m -> moved(w0, m, "etcd_debugging_mvcc_watch_stream_total") == 0);
         assertEquals(0.0, moved(w0, w, "etcd_debugging_mvcc_watch_stream_total"), "the watch ended: " + w);
         assertEquals(0.0, moved(w0, w, "etcd_debugging_mvcc_watcher_total"), w::toString);
 
         // followers apply the last entries a little later
-        deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         List<PrometheusText> after = scrapeAll();
         while (System.nanoTime() < deadline && !allApplied(before, after)) {
             ServerProcess.sleep(200);
@@ -254,7 +256,8 @@ class MetricsIT {
             assertEquals(10.0, moved(b, a, "etcd_debugging_mvcc_put_total"), who);
             assertEquals(3.0, moved(b, a, "etcd_mvcc_delete_total"), who);
             // prev-kv put and del, the txn's compare; asked: two gets, the read-only txn's two reads
-            assertEquals(asked ? 7.0 : 3.0, moved(b, a, "etcd_mvcc_range_total"), who);
+            // and the watch event's prev_kv
+            assertEquals(asked ? 8.0 : 3.0, moved(b, a, "etcd_mvcc_range_total"), who);
             // prev-kv put and del, the txn's write, the revocation; asked: the read-only txn
             assertEquals(asked ? 5.0 : 4.0, moved(b, a, "etcd_mvcc_txn_total"), who);
             assertEquals("counter", a.type("etcd_mvcc_txn_total"), who);
