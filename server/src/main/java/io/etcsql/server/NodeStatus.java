@@ -75,6 +75,11 @@ final class NodeStatus implements MemberStatus {
   }
 
   @Override
+  public long authRevision() {
+    return store.auth().revision();
+  }
+
+  @Override
   public long keys() {
     return store.mvcc().indexedKeys();
   }

@@ -43,6 +43,9 @@ public interface MemberStatus {
 
   long currentRevision();
 
+  /** The auth store's revision. */
+  long authRevision();
+
   long compactRevision();
 
   /** Ranges the store did, as etcd's mvcc counts them (compares and prev_kv reads included). */

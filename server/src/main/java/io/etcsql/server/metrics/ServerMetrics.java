@@ -178,6 +178,7 @@ public final class ServerMetrics implements Closeable {
     gauge(r, "etcd_mvcc_db_total_size_in_use_in_bytes",
         "Total size of the underlying database logically in use in bytes.", MemberStatus::dbSizeInUseBytes);
     gauge(r, "etcd_debugging_mvcc_keys_total", "Total number of keys.", MemberStatus::keys);
+    gauge(r, "etcd_debugging_auth_revision", "The current revision of auth store.", MemberStatus::authRevision);
     gauge(r, "etcd_debugging_mvcc_current_revision", "The current revision of store.",
         MemberStatus::currentRevision);
     gauge(r, "etcd_debugging_mvcc_compact_revision", "The revision of the last compaction in store.",

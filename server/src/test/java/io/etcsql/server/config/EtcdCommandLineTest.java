@@ -296,6 +296,17 @@ class EtcdCommandLineTest {
     // ---- environment ---------------------------------------------------------------------------------
 
     @Test
+    void authTokenOptionsAreCheckedAsEtcdDoes() throws Exception {
+        for (String bad : List.of("foo", "jwt,ttl", "jwt,ttl=1m,ttl=2m")) {
+            ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                    () -> EtcdCommandLine.parse(new String[] {"--auth-token", bad}, Map.of()));
+            assertEquals("auth: invalid auth options", e.getMessage(), bad);
+        }
+        // an out-of-range bcrypt cost falls back to etcd's default
+        assertEquals(10, EtcdCommandLine.parse(new String[] {"--bcrypt-cost", "50"}, Map.of()).config().auth().bcryptCost());
+    }
+
+    @Test
     void everySupportedFlagHasAnEnvironmentVariable() throws Exception {
         Map<String, String> env = new HashMap<>();
         env.put("ETCD_NAME", "n1");
@@ -322,6 +333,9 @@ class EtcdCommandLineTest {
         env.put("ETCD_GRPC_KEEPALIVE_MIN_TIME", "1s");
         env.put("ETCD_GRPC_KEEPALIVE_INTERVAL", "30m");
         env.put("ETCD_GRPC_KEEPALIVE_TIMEOUT", "10s");
+        env.put("ETCD_AUTH_TOKEN", "jwt,sign-method=RS256,priv-key=/k.pem,ttl=10m");
+        env.put("ETCD_BCRYPT_COST", "12");
+        env.put("ETCD_AUTH_TOKEN_TTL", "60");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
@@ -329,7 +343,9 @@ class EtcdCommandLineTest {
                 c.initialCluster(), ClusterState.EXISTING, "t", 5000, 2097152, 256, 50, 500, -1,
                 new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)), uris("http://127.0.0.1:18765"),
                 uris("http://127.0.0.1:12381"), "extensive", new GrpcOptions(100, java.time.Duration.ofSeconds(1),
-                java.time.Duration.ofMinutes(30), java.time.Duration.ofSeconds(10)));
+                java.time.Duration.ofMinutes(30), java.time.Duration.ofSeconds(10)),
+                new AuthOptions("jwt", Map.of("sign-method", "RS256", "priv-key", "/k.pem", "ttl", "10m"), 12,
+                        java.time.Duration.ofSeconds(60)));
         assertEquals(expected, c);
         assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
         assertEquals(List.of(), r.warnings());

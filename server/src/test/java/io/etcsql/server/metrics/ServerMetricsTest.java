@@ -47,6 +47,7 @@ class ServerMetricsTest {
     @Override public long dbSizeInUseBytes() { return check(1000L); }
     @Override public long keys() { return check(7L); }
     @Override public long currentRevision() { return check(9L); }
+    @Override public long authRevision() { return check(3L); }
     @Override public long compactRevision() { return check(0L); }
     @Override public long quotaBackendBytes() { return check(2147483648L); }
     @Override public long ranges() { return check(11L); }
@@ -93,6 +94,7 @@ class ServerMetricsTest {
       assertEquals(41.0, t.get("etcd_server_proposals_applied_total"));
       assertEquals("gauge", t.type("etcd_debugging_mvcc_keys_total"));
       assertEquals(7.0, t.get("etcd_debugging_mvcc_keys_total"));
+      assertEquals(3.0, t.get("etcd_debugging_auth_revision"));
       assertEquals(2.0, t.get("etcd_server_leader_changes_seen_total"));
       assertEquals("counter", t.type("etcd_server_leader_changes_seen_total"));
       assertEquals(1.0, t.get("etcd_server_proposals_failed_total"));
