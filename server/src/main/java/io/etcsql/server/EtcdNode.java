@@ -109,6 +109,11 @@ public final class EtcdNode implements Closeable {
     Tokens tokens = tokens(config, store);
     store.auth().onAuthenticated(tokens::registered);
     store.auth().onUserInvalidated(tokens::invalidateUser);
+    store.auth().onChange(() -> {
+      if (!store.auth().enabled()) {
+        tokens.clear();
+      }
+    });
     this.hashing = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "auth-bcrypt");
       t.setDaemon(true);

@@ -84,6 +84,9 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
   public WatchService(WatchHub hub, Supplier<ResponseHeader> header, long maxResponseBytes,
       io.etcsql.kvstore.auth.AuthStore auth) {
     this.auth = auth;
+    if (auth != null) {
+      auth.onChange(this::recheckAll);
+    }
     this.hub = hub;
     this.header = header;
     this.maxResponseBytes = maxResponseBytes;
@@ -92,6 +95,24 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
   @Override
   public StreamObserver<WatchRequest> watch(StreamObserver<WatchResponse> responseObserver) {
     return new Stream((ServerCallStreamObserver<WatchResponse>) responseObserver);
+  }
+
+  /** Open streams, for checking their watchers again when permissions change. */
+  private final java.util.Set<Stream> streams = ConcurrentHashMap.newKeySet();
+
+  /**
+   * After a change of users, roles or permissions (on the apply thread, before any later write is
+   * published): every open watcher whose user may no longer read its range is cancelled, with
+   * the reason a new watch would get. etcd 3.4 checks a watch only when it is created.
+   */
+  private void recheckAll() {
+    for (Stream s : streams) {
+      try {
+        s.recheck();
+      } catch (RuntimeException e) {
+        LOG.warn("checking the watches of a stream again failed", e);
+      }
+    }
   }
 
   private ResponseHeader header(long revision) {
@@ -115,6 +136,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
     Stream(ServerCallStreamObserver<WatchResponse> out) {
       this.out = out;
+      streams.add(this);
       hub.streamOpened();
       out.setOnCancelHandler(this::close);
       out.setOnReadyHandler(this::resumeAll);
@@ -180,7 +202,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         refuse(rev, DUPLICATE_ID);
         return;
       }
-      Entry entry = new Entry(id, req.getFragment());
+      Entry entry = new Entry(id, req.getFragment(), com.google.protobuf.ByteString.copyFrom(key), req.getRangeEnd());
       Watcher watcher;
       try {
         watcher = hub.watch(spec, entry);
@@ -214,7 +236,36 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
           .setCreated(true).setCanceled(true).setCancelReason(reason).build());
     }
 
+    /** Cancels each watcher its user may no longer read (see {@link WatchService#recheckAll}). */
+    void recheck() {
+      if (!auth.enabled() || entries.isEmpty()) {
+        return;
+      }
+      io.etcsql.grpcapi.etcsqlpb.AuthHeader now;
+      try {
+        // the user's permissions as they are now (a token issued before the change is not "old" here)
+        now = who.get().toBuilder().setAuthRevision(auth.revision()).build();
+      } catch (io.etcsql.kvstore.EtcdException deadToken) {
+        for (long id : List.copyOf(entries.keySet())) {
+          cancel(id, goErrorText(deadToken.error()));
+        }
+        return;
+      }
+      for (Entry e : List.copyOf(entries.values())) {
+        try {
+          io.etcsql.server.auth.Authz.checkRead(auth, now, e.key, e.rangeEnd);
+        } catch (io.etcsql.kvstore.EtcdException denied) {
+          cancel(e.id, goErrorText(denied.error() == io.etcsql.kvstore.EtcdError.USER_EMPTY
+              ? denied.error() : io.etcsql.kvstore.EtcdError.PERMISSION_DENIED));
+        }
+      }
+    }
+
     private void cancel(long id) {
+      cancel(id, "");
+    }
+
+    private void cancel(long id, String reason) {
       Entry entry = entries.remove(id);
       if (entry == null) {
         return;
@@ -222,7 +273,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       watchers.remove(id);
       entry.watcher.cancel();
       WatchResponse canceled = WatchResponse.newBuilder().setHeader(header(hub.currentRevision()))
-          .setWatchId(id).setCanceled(true).build();
+          .setWatchId(id).setCanceled(true).setCancelReason(reason).build();
       synchronized (sendLock) {
         entry.cancelled = true;
         sendLocked(canceled);
@@ -316,6 +367,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     }
 
     private void close() {
+      streams.remove(this);
       synchronized (sendLock) {
         closed = true;
       }
@@ -333,14 +385,19 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     private final class Entry implements WatchListener {
       final long id;
       final boolean fragment;
+      /** The watched range, for checking permissions again. */
+      final com.google.protobuf.ByteString key;
+      final com.google.protobuf.ByteString rangeEnd;
       volatile Watcher watcher;
       /** The created response was sent; events may follow. */
       volatile boolean announced;
       boolean cancelled; // guarded by sendLock
 
-      Entry(long id, boolean fragment) {
+      Entry(long id, boolean fragment, com.google.protobuf.ByteString key, com.google.protobuf.ByteString rangeEnd) {
         this.id = id;
         this.fragment = fragment;
+        this.key = key;
+        this.rangeEnd = rangeEnd;
       }
 
       @Override

@@ -29,8 +29,9 @@ import org.eclipse.jetty.server.Request;
  * user and password): the frontend logs in to etcd with them (etcd's Authenticate, so the
  * password is checked by etcd and never kept here in clear) and every etcd call made for that
  * request carries the user's token, so etcd's permissions decide what the query may read and
- * write. Without credentials the calls carry none (fine while etcd auth is off; refused with
- * "user name is empty" once it is on). Wrong credentials get HTTP 401.
+ * write. While etcd auth is off, no credentials are needed; once it is on, a request without
+ * them is challenged (HTTP 401, as clients send basic credentials only when challenged), and so
+ * is one with wrong credentials.
  */
 public final class SqlCredentials {
   /** The etcd token of the SQL request being served. */
@@ -68,6 +69,9 @@ public final class SqlCredentials {
 
     private final EtcdClient etcd;
     private final Map<String, Login> logins = new ConcurrentHashMap<>();
+    private static final long AUTH_RECHECK_NANOS = 2_000_000_000L;
+    private volatile boolean authOn;
+    private volatile long authCheckedAtNanos;
 
     Handler(Service service, EtcdClient etcd) {
       super(service);
@@ -79,7 +83,12 @@ public final class SqlCredentials {
         throws IOException, ServletException {
       String auth = request.getHeader("Authorization");
       if (auth == null || !auth.regionMatches(true, 0, "Basic ", 0, 6)) {
-        super.handle(target, base, request, response);
+        if (authOn()) {
+          // HTTP clients (Avatica's among them) send basic credentials only when challenged
+          challenge(base, response, "etcd auth is on: give a user and password");
+        } else {
+          super.handle(target, base, request, response);
+        }
         return;
       }
       String token;
@@ -87,9 +96,7 @@ public final class SqlCredentials {
         token = token(new String(Base64.getDecoder().decode(auth.substring(6).trim()), StandardCharsets.UTF_8));
       } catch (IllegalArgumentException | StatusRuntimeException refused) {
         String why = refused instanceof StatusRuntimeException s ? s.getStatus().getDescription() : "bad credentials";
-        base.setHandled(true);
-        response.setHeader("WWW-Authenticate", "Basic realm=\"etcsql\"");
-        response.sendError(HttpServletResponse.SC_UNAUTHORIZED, why);
+        challenge(base, response, why);
         return;
       }
       try {
@@ -102,6 +109,37 @@ public final class SqlCredentials {
       } catch (Exception e) {
         throw new ServletException(e);
       }
+    }
+
+    private static void challenge(Request base, HttpServletResponse response, String why) throws IOException {
+      base.setHandled(true);
+      response.setHeader("WWW-Authenticate", "Basic realm=\"etcsql\"");
+      response.sendError(HttpServletResponse.SC_UNAUTHORIZED, why);
+    }
+
+    /**
+     * Whether etcd auth is on, asked at most every few seconds with a login nobody can pass
+     * (etcd 3.4 has no AuthStatus): "authentication is not enabled" means off.
+     */
+    private boolean authOn() {
+      long now = System.nanoTime();
+      if (now - authCheckedAtNanos < AUTH_RECHECK_NANOS && authCheckedAtNanos != 0) {
+        return authOn;
+      }
+      boolean on;
+      try {
+        etcd.authenticate("", "");
+        on = true;
+      } catch (StatusRuntimeException e) {
+        on = !(e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION
+            && "etcdserver: authentication is not enabled".equals(e.getStatus().getDescription()));
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE || e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+          return authOn; // etcd unreachable: keep the last answer, the query will say what is wrong
+        }
+      }
+      authOn = on;
+      authCheckedAtNanos = now;
+      return on;
     }
 
     /** The etcd token for "user:password" (null while etcd auth is off). */

@@ -58,6 +58,7 @@ public final class AuthStore {
   private volatile Consumer<String> userInvalidated = name -> { };
   /** Called on apply with (user, simple token) of each Authenticate that registers one. */
   private volatile java.util.function.BiConsumer<String, String> authenticated = (name, token) -> { };
+  private final List<Runnable> changed = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public AuthStore(MetaStore meta) {
     this.meta = meta;
@@ -97,6 +98,14 @@ public final class AuthStore {
 
   public void onUserInvalidated(Consumer<String> listener) {
     this.userInvalidated = listener;
+  }
+
+  /**
+   * Runs {@code listener} on the apply thread after each change of users, roles, permissions or
+   * the enabled flag (open watches are checked again with it). It must not fail nor block.
+   */
+  public void onChange(Runnable listener) {
+    changed.add(listener);
   }
 
   public void onAuthenticated(java.util.function.BiConsumer<String, String> listener) {
@@ -344,6 +353,9 @@ public final class AuthStore {
     state = next;
     if (invalidate != null) {
       userInvalidated.accept(invalidate);
+    }
+    for (Runnable r : changed) {
+      r.run();
     }
     return result(revision);
   }

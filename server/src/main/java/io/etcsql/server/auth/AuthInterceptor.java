@@ -53,18 +53,19 @@ public final class AuthInterceptor implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     AuthHeader who = null;
-    if (store.enabled()) {
-      String token = headers.get(TOKEN);
-      if (token == null) {
-        token = headers.get(AUTHORIZATION);
+    String token = headers.get(TOKEN);
+    if (token == null) {
+      token = headers.get(AUTHORIZATION);
+    }
+    if (token != null) {
+      // as etcd, a token is checked also while auth is off (when none is valid but a JWT)
+      who = tokens.info(token, store.revision());
+      if (who == null) {
+        call.close(GrpcErrors.toStatus(EtcdError.INVALID_AUTH_TOKEN).getStatus(), new Metadata());
+        return new ServerCall.Listener<>() { };
       }
-      if (token != null) {
-        who = tokens.info(token, store.revision());
-        if (who == null) {
-          call.close(GrpcErrors.toStatus(EtcdError.INVALID_AUTH_TOKEN).getStatus(), new Metadata());
-          return new ServerCall.Listener<>() { };
-        }
-      } else if (clientCertAuth && headers.get(GATEWAY) == null) {
+    } else if (store.enabled()) {
+      if (clientCertAuth && headers.get(GATEWAY) == null) {
         String cn = commonName(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
         if (cn != null) {
           who = AuthHeader.newBuilder().setUsername(cn).setAuthRevision(store.revision()).build();

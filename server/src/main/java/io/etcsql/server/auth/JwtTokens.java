@@ -183,6 +183,11 @@ public final class JwtTokens implements Tokens {
   }
 
   @Override
+  public void clear() {
+    // nothing is kept for JWTs
+  }
+
+  @Override
   public void registered(String name, String token) {
     // nothing is registered for JWTs
   }

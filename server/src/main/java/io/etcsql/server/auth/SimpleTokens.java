@@ -86,6 +86,11 @@ public final class SimpleTokens implements Tokens {
   }
 
   @Override
+  public void clear() {
+    tokens.clear();
+  }
+
+  @Override
   public void invalidateUser(String name) {
     tokens.values().removeIf(e -> e.user().equals(name));
   }

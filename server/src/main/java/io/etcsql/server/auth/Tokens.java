@@ -22,6 +22,9 @@ public interface Tokens {
   /** The user was deleted or changed password: their tokens stop working (simple tokens). */
   void invalidateUser(String name);
 
+  /** Auth was disabled: every simple token dies (etcd's tokenProvider.disable). */
+  void clear();
+
   /** A simple token registered by applying an Authenticate command. */
   void registered(String name, String token);
 }
