@@ -16,6 +16,8 @@ import io.etcsql.server.config.NodeConfig;
 import io.etcsql.server.gateway.Gateway;
 import io.etcsql.server.metrics.MetricsHttpServer;
 import io.etcsql.server.metrics.ServerMetrics;
+import io.etcsql.server.tls.ClientCertificates;
+import io.etcsql.server.tls.ServerTls;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.etcsql.sqlfrontend.EtcdClient;
@@ -80,12 +82,15 @@ public final class EtcdNode implements Closeable {
     for (Map.Entry<String, URI> e : identity.bootstrapPeers(config).entrySet()) {
       peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue()));
     }
+    ServerTls clientTls = ServerTls.of(config.clientTls(), config.dataDir().resolve("fixtures").resolve("client"),
+        config.listenClientUrls(), false);
     long requestTimeout = 5_000 + 2 * config.electionTimeoutMs();
     this.raft = RaftNode.start(new RaftNodeConfig(ClusterIdentity.peerId(identity.selfId()), peers,
         config.peerListenAddresses().get(0),
         config.initialClusterToken(), member.resolve("raft"), config.heartbeatIntervalMs(),
         config.electionTimeoutMs(), config.snapshotCount(), config.maxRequestBytes(), requestTimeout,
-        LEASE_CHECKPOINT_INTERVAL_MS, !config.isNewCluster()), store, new PeerSnapshots(store));
+        LEASE_CHECKPOINT_INTERVAL_MS, !config.isNewCluster()), store,
+        new PeerSnapshots(store, clientTls == null ? null : clientTls.memberClientContext()));
     ResponseHeaders headers = new ResponseHeaders(identity, raft);
     Proposer proposer = new Proposer(raft, config.maxRequestBytes());
     // etcd: minimum lease TTL = ceil(1.5 * election timeout)
@@ -120,7 +125,7 @@ public final class EtcdNode implements Closeable {
       return t;
     });
     // every call: who it acts for (token or client certificate), then the learner guard
-    AuthInterceptor auth = new AuthInterceptor(store.auth(), tokens, false);
+    AuthInterceptor auth = new AuthInterceptor(store.auth(), tokens);
     java.util.function.Function<io.grpc.BindableService, io.grpc.ServerServiceDefinition> guarded =
         service -> decoding.apply(ServerInterceptors.intercept(service, learnerGuard, auth));
     java.util.function.Consumer<io.grpc.ServerBuilder<?>> addServices = b -> b
@@ -143,8 +148,10 @@ public final class EtcdNode implements Closeable {
     // (a JSON body is at most ~4/3 larger than its message, whose limit the services enforce)
     this.gateway = new Gateway(inProcessName, metrics, true,
         (int) Math.min(Integer.MAX_VALUE, 4L * config.maxRequestBytes() + (1 << 20)));
-    for (InetSocketAddress addr : config.clientListenAddresses()) {
-      NettyServerBuilder b = gateway.serverBuilder(addr, null)
+    for (URI url : config.listenClientUrls()) {
+      boolean https = url.getScheme().equals("https");
+      // each URL TLS or not by its scheme; the gateway splits gRPC from HTTP/1 (by ALPN under TLS)
+      NettyServerBuilder b = gateway.serverBuilder(NodeConfig.socketAddress(url), https ? clientTls.sslContext() : null)
           // as etcd's listeners: a restart right after a crash may rebind despite TIME_WAIT sockets
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_REUSEADDR, true)
           .maxInboundMessageSize(Integer.MAX_VALUE)
@@ -160,6 +167,13 @@ public final class EtcdNode implements Closeable {
             .keepAliveTimeout(grpc.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
       } else {
         b.keepAliveTime(Long.MAX_VALUE, TimeUnit.NANOSECONDS); // no server pings
+      }
+      if (https) {
+        if (clientTls.clientCertAuth()) {
+          b.intercept(ClientCertificates.INTERCEPTOR);
+        }
+      } else if (clientTls != null) {
+        LOG.warn("scheme is HTTP while key and cert files are present; ignoring key and cert files (client-url {})", url);
       }
       addServices.accept(b);
       servers.add(b.build());

@@ -7,6 +7,7 @@ import io.etcsql.grpcapi.etcdserverpb.SnapshotResponse;
 import io.etcsql.kvstore.KvStore;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -20,9 +21,12 @@ import java.util.concurrent.TimeUnit;
  */
 final class PeerSnapshots implements SnapshotSource {
   private final KvStore store;
+  private final SslContext tls;
 
-  PeerSnapshots(KvStore store) {
+  /** @param tls how to reach an https client URL (null: this member has no client TLS) */
+  PeerSnapshots(KvStore store, SslContext tls) {
     this.store = store;
+    this.tls = tls;
   }
 
   @Override
@@ -31,16 +35,24 @@ final class PeerSnapshots implements SnapshotSource {
     List<String> urls = member == null ? List.of() : member.getClientURLsList();
     URI url;
     if (!urls.isEmpty()) {
-      url = URI.create(urls.get(0));
+      // a plain-text URL if the member has one, else its https URL with this member's credentials
+      url = URI.create(urls.stream().filter(u -> u.startsWith("http:")).findFirst().orElse(urls.get(0)));
     } else if (clientAddressHint != null && !clientAddressHint.isEmpty()) {
       url = URI.create("http://" + clientAddressHint); // a joining member: from the Raft configuration
     } else {
       throw new IOException("member " + peerId + " has not published a client URL");
     }
-    ManagedChannel channel = NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
-        .usePlaintext()
-        .maxInboundMessageSize(16 * 1024 * 1024)
-        .build();
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(url.getHost(), url.getPort())
+        .maxInboundMessageSize(16 * 1024 * 1024);
+    if (url.getScheme().equals("https")) {
+      if (tls == null) {
+        throw new IOException("member " + peerId + " serves only " + url + " and this member has no client TLS");
+      }
+      builder.sslContext(tls);
+    } else {
+      builder.usePlaintext();
+    }
+    ManagedChannel channel = builder.build();
     Iterator<SnapshotResponse> chunks = MaintenanceGrpc.newBlockingStub(channel).snapshot(SnapshotRequest.getDefaultInstance());
     return new InputStream() {
       private byte[] current = new byte[0];

@@ -6,17 +6,10 @@ import io.etcsql.kvstore.auth.AuthStore;
 import io.etcsql.server.GrpcErrors;
 import io.grpc.Context;
 import io.grpc.Contexts;
-import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLSession;
 
 /**
  * Resolves who a call acts for, as etcd's AuthInfoFromCtx then AuthInfoFromTLS: the token in
@@ -42,12 +35,9 @@ public final class AuthInterceptor implements ServerInterceptor {
 
   private final AuthStore store;
   private final Tokens tokens;
-  private final boolean clientCertAuth;
-
-  public AuthInterceptor(AuthStore store, Tokens tokens, boolean clientCertAuth) {
+  public AuthInterceptor(AuthStore store, Tokens tokens) {
     this.store = store;
     this.tokens = tokens;
-    this.clientCertAuth = clientCertAuth;
   }
 
   @Override
@@ -65,8 +55,9 @@ public final class AuthInterceptor implements ServerInterceptor {
         return new ServerCall.Listener<>() { };
       }
     } else if (store.enabled()) {
-      if (clientCertAuth && headers.get(GATEWAY) == null) {
-        String cn = commonName(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      if (headers.get(GATEWAY) == null) {
+        // set on https listeners with --client-cert-auth, from the verified client certificate
+        String cn = io.etcsql.server.tls.ClientCertificates.COMMON_NAME.get();
         if (cn != null) {
           who = AuthHeader.newBuilder().setUsername(cn).setAuthRevision(store.revision()).build();
         }
@@ -116,26 +107,5 @@ public final class AuthInterceptor implements ServerInterceptor {
       case AUTH_OLD_REVISION -> "auth: revision in header is old";
       default -> e.message().replace("etcdserver: ", "auth: ");
     };
-  }
-
-  /** The subject CN of the verified client certificate of a TLS session, or null. */
-  static String commonName(SSLSession session) {
-    if (session == null) {
-      return null;
-    }
-    try {
-      Certificate[] chain = session.getPeerCertificates();
-      if (chain.length == 0 || !(chain[0] instanceof X509Certificate cert)) {
-        return null;
-      }
-      for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          return rdn.getValue().toString();
-        }
-      }
-      return null;
-    } catch (SSLPeerUnverifiedException | javax.naming.InvalidNameException none) {
-      return null;
-    }
   }
 }

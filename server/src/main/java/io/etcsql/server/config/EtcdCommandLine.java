@@ -43,8 +43,8 @@ import java.util.TreeSet;
  * </ul>
  * Not emulated: etcd's replacement of a default advertise host by the machine's default route
  * address when listening on 0.0.0.0, and its skipping of the bootstrap checks when the data
- * directory already holds a member. https and unix URLs are refused (TLS and unix sockets are not
- * implemented yet).
+ * directory already holds a member. unix URLs are refused, and so are https peer, SQL and metrics
+ * URLs (not implemented yet); https client URLs are served with the client TLS flags.
  */
 public final class EtcdCommandLine {
 
@@ -170,18 +170,19 @@ public final class EtcdCommandLine {
             throw ConfigException.invalid("error setting up initial cluster: " + e.getMessage());
         }
 
-        refuseUnsupportedSchemes(Flags.LISTEN_CLIENT_URLS, v.listenClientUrls);
+        TlsInfo clientTls = clientTls(v);
+        refuseUnsupportedSchemes(Flags.LISTEN_CLIENT_URLS, v.listenClientUrls, true);
         refuseUnsupportedSchemes(Flags.LISTEN_SQL_URLS, v.listenSqlUrls);
         refuseUnsupportedSchemes(Flags.LISTEN_METRICS_URLS, v.listenMetricsUrls);
         if (!v.metrics.equals(Flags.METRICS_BASIC) && !v.metrics.equals(Flags.METRICS_EXTENSIVE)) {
             warnings.add("--" + Flags.METRICS + " " + goQuote(v.metrics) + " is neither " + Flags.METRICS_BASIC
                     + " nor " + Flags.METRICS_EXTENSIVE + ": exporting basic metrics");
         }
-        refuseUnsupportedSchemes(Flags.ADVERTISE_CLIENT_URLS, v.advertiseClientUrls);
+        refuseUnsupportedSchemes(Flags.ADVERTISE_CLIENT_URLS, v.advertiseClientUrls, true);
         refuseUnsupportedSchemes(Flags.LISTEN_PEER_URLS, v.listenPeerUrls);
         refuseUnsupportedSchemes(Flags.INITIAL_ADVERTISE_PEER_URLS, v.initialAdvertisePeerUrls);
         for (Map.Entry<String, List<URI>> e : cluster.entrySet()) {
-            refuseUnsupportedSchemes(Flags.INITIAL_CLUSTER, e.getKey(), e.getValue());
+            refuseUnsupportedSchemes(Flags.INITIAL_CLUSTER, e.getKey(), e.getValue(), false);
         }
 
         NodeConfig config = new NodeConfig(
@@ -205,9 +206,33 @@ public final class EtcdCommandLine {
                 v.listenMetricsUrls,
                 v.metrics,
                 grpcOptions(v),
+                clientTls,
+                TlsInfo.NONE,
                 AuthOptions.parse(v.authToken, v.bcryptCost, v.authTokenTtl));
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
+    }
+
+    /**
+     * The client side's TLS, with etcd's checks in its order (embed.configureClientListeners): the
+     * cipher suite names, then a certificate and key for every https client URL.
+     */
+    private static TlsInfo clientTls(Values v) throws ConfigException {
+        List<String> suites;
+        try {
+            suites = CipherSuiteNames.toIana(v.cipherSuites);
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.invalid(e.getMessage());
+        }
+        TlsInfo tls = new TlsInfo(v.certFile, v.keyFile, v.trustedCaFile, v.clientCertAuth, v.clientCrlFile,
+                v.autoTls, "", suites);
+        for (URI u : v.listenClientUrls) {
+            if (u.getScheme().equals("https") && tls.empty() && !tls.autoTls()) {
+                throw ConfigException.invalid("TLS key/cert (--cert-file, --key-file) must be provided for client url "
+                        + u + " with HTTPS scheme");
+            }
+        }
+        return tls;
     }
 
     private static GrpcOptions grpcOptions(Values v) throws ConfigException {
@@ -343,6 +368,13 @@ public final class EtcdCommandLine {
         String authToken = AuthOptions.SIMPLE;
         long bcryptCost = AuthOptions.DEFAULTS.bcryptCost();
         long authTokenTtl = AuthOptions.DEFAULTS.simpleTokenTtl().toSeconds();
+        String certFile = "";
+        String keyFile = "";
+        boolean clientCertAuth;
+        String clientCrlFile = "";
+        String trustedCaFile = "";
+        boolean autoTls;
+        List<String> cipherSuites = List.of();
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -374,6 +406,13 @@ public final class EtcdCommandLine {
                 case Flags.AUTO_COMPACTION_RETENTION -> autoCompactionRetention = value;
                 case Flags.AUTO_COMPACTION_MODE -> autoCompactionMode = value;
                 case Flags.VERSION -> printVersion = parseBool(value);
+                case Flags.CERT_FILE -> certFile = value;
+                case Flags.KEY_FILE -> keyFile = value;
+                case Flags.CLIENT_CERT_AUTH -> clientCertAuth = parseBool(value);
+                case Flags.CLIENT_CRL_FILE -> clientCrlFile = value;
+                case Flags.TRUSTED_CA_FILE -> trustedCaFile = value;
+                case Flags.AUTO_TLS -> autoTls = parseBool(value);
+                case Flags.CIPHER_SUITES -> cipherSuites = List.of(value.split(",", -1)); // Go's strings.Split
                 case Flags.MAX_CONCURRENT_STREAMS -> maxConcurrentStreams = parseUint32(value);
                 case Flags.GRPC_KEEPALIVE_MIN_TIME -> keepaliveMinTime = parseDuration(value);
                 case Flags.GRPC_KEEPALIVE_INTERVAL -> keepaliveInterval = parseDuration(value);
@@ -558,18 +597,27 @@ public final class EtcdCommandLine {
     }
 
     private static void refuseUnsupportedSchemes(String flag, List<URI> urls) throws ConfigException {
-        refuseUnsupportedSchemes(flag, null, urls);
+        refuseUnsupportedSchemes(flag, null, urls, false);
     }
 
-    private static void refuseUnsupportedSchemes(String flag, String member, List<URI> urls)
+    private static void refuseUnsupportedSchemes(String flag, List<URI> urls, boolean httpsServed)
+            throws ConfigException {
+        refuseUnsupportedSchemes(flag, null, urls, httpsServed);
+    }
+
+    private static void refuseUnsupportedSchemes(String flag, String member, List<URI> urls, boolean httpsServed)
             throws ConfigException {
         for (URI u : urls) {
             String shown = "--" + flag + " " + (member == null ? "" : member + "=") + u;
             switch (u.getScheme()) {
                 case "http" -> {
                 }
-                case "https" -> throw ConfigException.invalid(
-                        "etcsql: https URLs are not supported yet (TLS is not implemented): " + shown);
+                case "https" -> {
+                    if (!httpsServed) {
+                        throw ConfigException.invalid(
+                                "etcsql: https URLs are not supported yet here: " + shown);
+                    }
+                }
                 default -> throw ConfigException.invalid(
                         "etcsql: unix socket URLs are not supported yet: " + shown);
             }

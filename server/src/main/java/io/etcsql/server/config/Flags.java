@@ -108,6 +108,13 @@ public final class Flags {
     public static final String QUOTA_BACKEND_BYTES = "quota-backend-bytes";
     public static final String AUTO_COMPACTION_RETENTION = "auto-compaction-retention";
     public static final String AUTO_COMPACTION_MODE = "auto-compaction-mode";
+    public static final String CERT_FILE = "cert-file";
+    public static final String KEY_FILE = "key-file";
+    public static final String CLIENT_CERT_AUTH = "client-cert-auth";
+    public static final String CLIENT_CRL_FILE = "client-crl-file";
+    public static final String TRUSTED_CA_FILE = "trusted-ca-file";
+    public static final String AUTO_TLS = "auto-tls";
+    public static final String CIPHER_SUITES = "cipher-suites";
     /** Not a registered flag: Go's flag package answers {@code -h}, {@code -help} with the help text. */
     public static final String HELP = "help";
     public static final String HELP_SHORT = "h";
@@ -164,6 +171,7 @@ public final class Flags {
     private static final String CLUSTERING = "Clustering";
     private static final String AUTH = "Auth";
     private static final String MONITORING = "Profiling and Monitoring";
+    private static final String SECURITY = "Security";
 
     /** The flags etcsql accepts (besides {@code -h/--help}), in etcd's help order. */
     public static final List<Spec> SUPPORTED = List.of(
@@ -224,6 +232,21 @@ public final class Flags {
             new Spec(AUTO_COMPACTION_MODE, Kind.STRING, DEFAULT_AUTO_COMPACTION_MODE,
                     List.of("Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention."),
                     CLUSTERING),
+            new Spec(CERT_FILE, Kind.STRING, "",
+                    List.of("Path to the client server TLS cert file."), SECURITY),
+            new Spec(KEY_FILE, Kind.STRING, "",
+                    List.of("Path to the client server TLS key file."), SECURITY),
+            new Spec(CLIENT_CERT_AUTH, Kind.BOOL, "false",
+                    List.of("Enable client cert authentication."), SECURITY),
+            new Spec(CLIENT_CRL_FILE, Kind.STRING, "",
+                    List.of("Path to the client certificate revocation list file."), SECURITY),
+            new Spec(TRUSTED_CA_FILE, Kind.STRING, "",
+                    List.of("Path to the client server TLS trusted CA cert file."), SECURITY),
+            new Spec(AUTO_TLS, Kind.BOOL, "false",
+                    List.of("Client TLS using generated certificates."), SECURITY),
+            new Spec(CIPHER_SUITES, Kind.STRING, "",
+                    List.of("Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)."),
+                    SECURITY),
             new Spec(METRICS, Kind.STRING, DEFAULT_METRICS,
                     List.of("Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics."),
                     MONITORING),
@@ -269,10 +292,9 @@ public final class Flags {
             "proxy", "proxy-failure-wait", "proxy-refresh-interval", "proxy-dial-timeout",
             "proxy-write-timeout", "proxy-read-timeout",
             // security
-            "cert-file", "key-file", "client-cert-auth", "client-crl-file", "client-cert-allowed-hostname",
-            "trusted-ca-file", "auto-tls", "peer-cert-file", "peer-key-file", "peer-client-cert-auth",
+            "client-cert-allowed-hostname", "peer-cert-file", "peer-key-file", "peer-client-cert-auth",
             "peer-trusted-ca-file", "peer-auto-tls", "peer-crl-file", "peer-cert-allowed-cn",
-            "peer-cert-allowed-hostname", "cipher-suites", "experimental-peer-skip-client-san-verification",
+            "peer-cert-allowed-hostname", "experimental-peer-skip-client-san-verification",
             "cors", "host-whitelist",
             // logging
             "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",

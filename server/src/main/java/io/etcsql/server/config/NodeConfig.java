@@ -40,6 +40,8 @@ import java.util.Objects;
  *     other value means basic, as in etcd 3.4
  * @param grpc {@code --max-concurrent-streams} and {@code --grpc-keepalive-*}: the client gRPC
  *     server's connection settings
+ * @param clientTls the client listeners' TLS ({@code --cert-file}, {@code --auto-tls}, ...)
+ * @param peerTls the peer listeners' TLS ({@code --peer-cert-file}, {@code --peer-auto-tls}, ...)
  * @param auth {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}
  */
 public record NodeConfig(
@@ -63,6 +65,8 @@ public record NodeConfig(
         List<URI> listenMetricsUrls,
         String metrics,
         GrpcOptions grpc,
+        TlsInfo clientTls,
+        TlsInfo peerTls,
         AuthOptions auth) {
 
     /** {@code --initial-cluster-state}. */
@@ -114,10 +118,12 @@ public record NodeConfig(
         listenMetricsUrls = List.copyOf(listenMetricsUrls);
         Objects.requireNonNull(metrics, "metrics");
         Objects.requireNonNull(grpc, "grpc");
+        Objects.requireNonNull(clientTls, "clientTls");
+        Objects.requireNonNull(peerTls, "peerTls");
         Objects.requireNonNull(auth, "auth");
     }
 
-    /** A configuration with etcd's default auth settings (simple tokens). */
+    /** A configuration without TLS and with etcd's default auth settings (simple tokens). */
     public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
             List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
             ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
@@ -127,7 +133,7 @@ public record NodeConfig(
         this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
                 initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
                 heartbeatIntervalMs, electionTimeoutMs, quotaBackendBytes, autoCompaction, listenSqlUrls,
-                listenMetricsUrls, metrics, grpc, AuthOptions.DEFAULTS);
+                listenMetricsUrls, metrics, grpc, TlsInfo.NONE, TlsInfo.NONE, AuthOptions.DEFAULTS);
     }
 
     /** A configuration with etcd's default gRPC connection settings. */

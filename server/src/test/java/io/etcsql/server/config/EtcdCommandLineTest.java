@@ -336,6 +336,13 @@ class EtcdCommandLineTest {
         env.put("ETCD_AUTH_TOKEN", "jwt,sign-method=RS256,priv-key=/k.pem,ttl=10m");
         env.put("ETCD_BCRYPT_COST", "12");
         env.put("ETCD_AUTH_TOKEN_TTL", "60");
+        env.put("ETCD_CERT_FILE", "c.pem");
+        env.put("ETCD_KEY_FILE", "k.pem");
+        env.put("ETCD_CLIENT_CERT_AUTH", "true");
+        env.put("ETCD_CLIENT_CRL_FILE", "crl.pem");
+        env.put("ETCD_TRUSTED_CA_FILE", "ca.pem");
+        env.put("ETCD_AUTO_TLS", "true");
+        env.put("ETCD_CIPHER_SUITES", "TLS_AES_128_GCM_SHA256");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
@@ -344,6 +351,8 @@ class EtcdCommandLineTest {
                 new AutoCompaction("periodic", java.time.Duration.ofMinutes(30)), uris("http://127.0.0.1:18765"),
                 uris("http://127.0.0.1:12381"), "extensive", new GrpcOptions(100, java.time.Duration.ofSeconds(1),
                 java.time.Duration.ofMinutes(30), java.time.Duration.ofSeconds(10)),
+                new TlsInfo("c.pem", "k.pem", "ca.pem", true, "crl.pem", true, "", List.of("TLS_AES_128_GCM_SHA256")),
+                TlsInfo.NONE,
                 new AuthOptions("jwt", Map.of("sign-method", "RS256", "priv-key", "/k.pem", "ttl", "10m"), 12,
                         java.time.Duration.ofSeconds(60)));
         assertEquals(expected, c);
@@ -451,7 +460,7 @@ class EtcdCommandLineTest {
     @Test
     void httpsMetricsUrlsAreRefusedNamingTheFlag() {
         ConfigException e = fails("--listen-metrics-urls", "https://127.0.0.1:2381");
-        assertEquals("etcsql: https URLs are not supported yet (TLS is not implemented): "
+        assertEquals("etcsql: https URLs are not supported yet here: "
                 + "--listen-metrics-urls https://127.0.0.1:2381", e.getMessage());
         assertEquals("invalid value \"foo\" for flag -listen-metrics-urls: URL scheme must be http, https,"
                 + " unix, or unixs: foo", fails("--listen-metrics-urls", "foo").getMessage());
@@ -606,13 +615,38 @@ class EtcdCommandLineTest {
     }
 
     @Test
-    void httpsAndUnixUrlsAreRefusedForNow() {
-        ConfigException e = fails("--listen-client-urls", "https://127.0.0.1:2379",
-                "--advertise-client-urls", "https://127.0.0.1:2379");
-        assertEquals("etcsql: https URLs are not supported yet (TLS is not implemented):"
-                + " --listen-client-urls https://127.0.0.1:2379", e.getMessage());
+    void anHttpsClientUrlNeedsACertificateAndKeyOrAutoTls() throws Exception {
+        ConfigException e = fails("--listen-client-urls", "http://127.0.0.1:2379,https://127.0.0.1:2381",
+                "--advertise-client-urls", "https://127.0.0.1:2381");
+        assertEquals("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2381"
+                + " with HTTPS scheme", e.getMessage());
         assertEquals(1, e.exitCode());
-        assertEquals("etcsql: https URLs are not supported yet (TLS is not implemented):"
+        NodeConfig c = run("--listen-client-urls", "http://127.0.0.1:2379,https://127.0.0.1:2381",
+                "--advertise-client-urls", "https://127.0.0.1:2381", "--cert-file", "s.pem", "--key-file", "s-key.pem",
+                "--trusted-ca-file", "ca.pem", "--client-cert-auth", "--client-crl-file", "crl.pem");
+        assertEquals(new TlsInfo("s.pem", "s-key.pem", "ca.pem", true, "crl.pem", false, "", List.of()), c.clientTls());
+        assertEquals(uris("http://127.0.0.1:2379", "https://127.0.0.1:2381"), c.listenClientUrls());
+        assertTrue(run("--listen-client-urls", "https://127.0.0.1:2381", "--advertise-client-urls",
+                "https://127.0.0.1:2381", "--auto-tls").clientTls().autoTls());
+        assertEquals(TlsInfo.NONE, run().clientTls());
+    }
+
+    @Test
+    void cipherSuitesTakeGoNamesAndRefuseOthersWithEtcdsText() throws Exception {
+        assertEquals(List.of("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+                run("--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305")
+                        .clientTls().cipherSuites());
+        ConfigException e = fails("--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,SSL_RSA_WITH_NULL_MD5");
+        assertEquals("unexpected TLS cipher suite \"SSL_RSA_WITH_NULL_MD5\"", e.getMessage());
+        assertEquals(1, e.exitCode());
+        assertEquals("unexpected TLS cipher suite \"\"", fails("--cipher-suites", "").getMessage());
+        assertEquals("unexpected TLS cipher suite \"X\"",
+                fails(Map.of("ETCD_CIPHER_SUITES", "X")).getMessage());
+    }
+
+    @Test
+    void httpsPeerAndSqlUrlsAndUnixUrlsAreRefusedForNow() {
+        assertEquals("etcsql: https URLs are not supported yet here:"
                 + " --initial-cluster n2=https://127.0.0.1:2381",
                 fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
                         "--initial-cluster", "n1=http://127.0.0.1:2380,n2=https://127.0.0.1:2381").getMessage());
