@@ -79,6 +79,8 @@ public final class RaftNode implements Closeable {
   /** Per peer, a client that first tries that peer as the leader (see {@link #client()}). */
   private final Map<RaftPeerId, RaftClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final RaftProperties props;
+  /** Ratis parameters of the server and of every client this member makes (TLS, interceptors). */
+  private final Parameters parameters;
   /** Client id of the requests this member hands to its own Raft server in process. */
   private final ClientId localClientId = ClientId.randomId();
   /** Every client id this member's proposals were sent with (retired clients' too). */
@@ -118,8 +120,13 @@ public final class RaftNode implements Closeable {
     // configuration (with every member's addresses) arrives through the log or a snapshot notice
     boolean join = config.join() && !existing;
     this.durableAcks = new DurableAppendAcks(this::flushIndex);
-    Parameters parameters = new Parameters();
+    this.parameters = new Parameters();
     GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) -> builder.intercept(durableAcks));
+    if (config.peerTls() != null) {
+      // one TLS configuration for the Raft port (server, admin and client services share it) and
+      // for this member's calls to the others
+      GrpcConfigKeys.TLS.setConf(parameters, tlsConfig(config.peerTls()));
+    }
     this.server = RaftServer.newBuilder()
         .setServerId(selfId)
         .setGroup(join ? RaftGroup.valueOf(groupId) : group)
@@ -142,10 +149,24 @@ public final class RaftNode implements Closeable {
     }
   }
 
+  private static org.apache.ratis.grpc.GrpcTlsConfig tlsConfig(PeerTls tls) {
+    org.apache.ratis.grpc.GrpcTlsConfig.Builder b = org.apache.ratis.grpc.GrpcTlsConfig.newBuilder()
+        .setKeyManager(tls.keyManager())
+        .setTrustManager(tls.trustManager())
+        .setMutualTls(tls.mutual())
+        .setSslProvider(org.apache.ratis.thirdparty.io.netty.handler.ssl.SslProvider.JDK)
+        .setProtocols("TLSv1.3", "TLSv1.2"); // etcd's minimum is TLS 1.2
+    if (!tls.cipherSuites().isEmpty()) {
+      b.setCipherSuites(tls.cipherSuites());
+    }
+    return b.build();
+  }
+
   private RaftClient newClient(RaftPeerId leader, RaftGroup peers) {
     ClientId id = ClientId.randomId();
     ownClientIds.add(id.toByteString());
     return RaftClient.newBuilder()
+        .setParameters(parameters)
         .setClientId(id)
         .setRaftGroup(peers)
         .setLeaderId(leader)

@@ -22,6 +22,7 @@ import java.util.Map;
  * @param leaseCheckpointIntervalMs how often the leader replicates remaining lease TTLs
  * @param join true when this member joins a running cluster (etcd's --initial-cluster-state
  *     existing): with no Raft state yet it starts outside the group until the leader adds it
+ * @param peerTls TLS of the Raft endpoint and of the calls to the other members' (null: plain text)
  */
 public record RaftNodeConfig(
     String selfPeerId,
@@ -35,4 +36,14 @@ public record RaftNodeConfig(
     int maxRequestBytes,
     long requestTimeoutMs,
     long leaseCheckpointIntervalMs,
-    boolean join) {}
+    boolean join,
+    PeerTls peerTls) {
+
+  /** A configuration whose Raft traffic is plain text. */
+  public RaftNodeConfig(String selfPeerId, Map<String, InetSocketAddress> peers, InetSocketAddress listenAddress,
+      String clusterToken, Path storageDir, long heartbeatIntervalMs, long electionTimeoutMs, long snapshotCount,
+      int maxRequestBytes, long requestTimeoutMs, long leaseCheckpointIntervalMs, boolean join) {
+    this(selfPeerId, peers, listenAddress, clusterToken, storageDir, heartbeatIntervalMs, electionTimeoutMs,
+        snapshotCount, maxRequestBytes, requestTimeoutMs, leaseCheckpointIntervalMs, join, null);
+  }
+}

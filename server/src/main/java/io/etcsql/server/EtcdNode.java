@@ -89,7 +89,7 @@ public final class EtcdNode implements Closeable {
         config.peerListenAddresses().get(0),
         config.initialClusterToken(), member.resolve("raft"), config.heartbeatIntervalMs(),
         config.electionTimeoutMs(), config.snapshotCount(), config.maxRequestBytes(), requestTimeout,
-        LEASE_CHECKPOINT_INTERVAL_MS, !config.isNewCluster()), store,
+        LEASE_CHECKPOINT_INTERVAL_MS, !config.isNewCluster(), raftTls(config)), store,
         new PeerSnapshots(store, clientTls == null ? null : clientTls.memberClientContext()));
     ResponseHeaders headers = new ResponseHeaders(identity, raft);
     Proposer proposer = new Proposer(raft, config.maxRequestBytes());
@@ -187,6 +187,18 @@ public final class EtcdNode implements Closeable {
     addServices.accept(local);
     servers.add(local.build());
     this.proposer = proposer;
+  }
+
+  /** The Raft endpoint's TLS when the peer URL is https (etcd's peer TLS), else null. */
+  private static io.etcsql.consensus.PeerTls raftTls(NodeConfig config) throws IOException {
+    if (!config.peerListenUri().getScheme().equals("https")) {
+      return null;
+    }
+    ServerTls tls = ServerTls.of(config.peerTls(), config.dataDir().resolve("fixtures").resolve("peer"),
+        config.listenPeerUrls(), true);
+    List<String> suites = tls.cipherSuites();
+    return new io.etcsql.consensus.PeerTls(tls.keyManager(), tls.memberTrustManager(),
+        tls.requiresClientCertificate(), suites == null ? List.of() : suites);
   }
 
   /**

@@ -43,8 +43,8 @@ import java.util.TreeSet;
  * </ul>
  * Not emulated: etcd's replacement of a default advertise host by the machine's default route
  * address when listening on 0.0.0.0, and its skipping of the bootstrap checks when the data
- * directory already holds a member. unix URLs are refused, and so are https peer, SQL and metrics
- * URLs (not implemented yet); https client URLs are served with the client TLS flags.
+ * directory already holds a member. unix URLs are refused, and so are https SQL and metrics URLs
+ * (not implemented yet); https client and peer URLs are served with the TLS flags.
  */
 public final class EtcdCommandLine {
 
@@ -170,7 +170,14 @@ public final class EtcdCommandLine {
             throw ConfigException.invalid("error setting up initial cluster: " + e.getMessage());
         }
 
-        TlsInfo clientTls = clientTls(v);
+        List<String> suites;
+        try {
+            suites = CipherSuiteNames.toIana(v.cipherSuites);
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.invalid(e.getMessage());
+        }
+        TlsInfo peerTls = peerTls(v, suites); // etcd sets up its peer listeners first
+        TlsInfo clientTls = clientTls(v, suites);
         refuseUnsupportedSchemes(Flags.LISTEN_CLIENT_URLS, v.listenClientUrls, true);
         refuseUnsupportedSchemes(Flags.LISTEN_SQL_URLS, v.listenSqlUrls);
         refuseUnsupportedSchemes(Flags.LISTEN_METRICS_URLS, v.listenMetricsUrls);
@@ -179,10 +186,10 @@ public final class EtcdCommandLine {
                     + " nor " + Flags.METRICS_EXTENSIVE + ": exporting basic metrics");
         }
         refuseUnsupportedSchemes(Flags.ADVERTISE_CLIENT_URLS, v.advertiseClientUrls, true);
-        refuseUnsupportedSchemes(Flags.LISTEN_PEER_URLS, v.listenPeerUrls);
-        refuseUnsupportedSchemes(Flags.INITIAL_ADVERTISE_PEER_URLS, v.initialAdvertisePeerUrls);
+        refuseUnsupportedSchemes(Flags.LISTEN_PEER_URLS, v.listenPeerUrls, true);
+        refuseUnsupportedSchemes(Flags.INITIAL_ADVERTISE_PEER_URLS, v.initialAdvertisePeerUrls, true);
         for (Map.Entry<String, List<URI>> e : cluster.entrySet()) {
-            refuseUnsupportedSchemes(Flags.INITIAL_CLUSTER, e.getKey(), e.getValue(), false);
+            refuseUnsupportedSchemes(Flags.INITIAL_CLUSTER, e.getKey(), e.getValue(), true);
         }
 
         NodeConfig config = new NodeConfig(
@@ -207,23 +214,35 @@ public final class EtcdCommandLine {
                 v.metrics,
                 grpcOptions(v),
                 clientTls,
-                TlsInfo.NONE,
+                peerTls,
                 AuthOptions.parse(v.authToken, v.bcryptCost, v.authTokenTtl));
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
     }
 
     /**
-     * The client side's TLS, with etcd's checks in its order (embed.configureClientListeners): the
-     * cipher suite names, then a certificate and key for every https client URL.
+     * The peer side's TLS, with etcd's check (rafthttp.NewListener): an https peer URL needs a
+     * certificate and key, or auto TLS.
      */
-    private static TlsInfo clientTls(Values v) throws ConfigException {
-        List<String> suites;
-        try {
-            suites = CipherSuiteNames.toIana(v.cipherSuites);
-        } catch (IllegalArgumentException e) {
-            throw ConfigException.invalid(e.getMessage());
+    private static TlsInfo peerTls(Values v, List<String> suites) throws ConfigException {
+        TlsInfo tls = new TlsInfo(v.peerCertFile, v.peerKeyFile, v.peerTrustedCaFile, v.peerClientCertAuth,
+                v.peerCrlFile, v.peerAutoTls, v.peerCertAllowedCn, suites);
+        for (URI u : v.listenPeerUrls) {
+            if (u.getScheme().equals("https") && tls.empty() && !tls.autoTls()) {
+                java.net.InetSocketAddress a = NodeConfig.socketAddress(u);
+                String host = a.isUnresolved() ? a.getHostString() : a.getAddress().getHostAddress();
+                throw ConfigException.invalid("cannot listen on TLS for " + host + ":" + a.getPort()
+                        + ": KeyFile and CertFile are not presented");
+            }
         }
+        return tls;
+    }
+
+    /**
+     * The client side's TLS, with etcd's check (embed.configureClientListeners): a certificate and
+     * key for every https client URL, or auto TLS.
+     */
+    private static TlsInfo clientTls(Values v, List<String> suites) throws ConfigException {
         TlsInfo tls = new TlsInfo(v.certFile, v.keyFile, v.trustedCaFile, v.clientCertAuth, v.clientCrlFile,
                 v.autoTls, "", suites);
         for (URI u : v.listenClientUrls) {
@@ -375,6 +394,13 @@ public final class EtcdCommandLine {
         String trustedCaFile = "";
         boolean autoTls;
         List<String> cipherSuites = List.of();
+        String peerCertFile = "";
+        String peerKeyFile = "";
+        boolean peerClientCertAuth;
+        String peerTrustedCaFile = "";
+        String peerCertAllowedCn = "";
+        boolean peerAutoTls;
+        String peerCrlFile = "";
         boolean printVersion;
 
         void set(Flags.Spec spec, String value) throws ValueException {
@@ -412,6 +438,13 @@ public final class EtcdCommandLine {
                 case Flags.CLIENT_CRL_FILE -> clientCrlFile = value;
                 case Flags.TRUSTED_CA_FILE -> trustedCaFile = value;
                 case Flags.AUTO_TLS -> autoTls = parseBool(value);
+                case Flags.PEER_CERT_FILE -> peerCertFile = value;
+                case Flags.PEER_KEY_FILE -> peerKeyFile = value;
+                case Flags.PEER_CLIENT_CERT_AUTH -> peerClientCertAuth = parseBool(value);
+                case Flags.PEER_TRUSTED_CA_FILE -> peerTrustedCaFile = value;
+                case Flags.PEER_CERT_ALLOWED_CN -> peerCertAllowedCn = value;
+                case Flags.PEER_AUTO_TLS -> peerAutoTls = parseBool(value);
+                case Flags.PEER_CRL_FILE -> peerCrlFile = value;
                 case Flags.CIPHER_SUITES -> cipherSuites = List.of(value.split(",", -1)); // Go's strings.Split
                 case Flags.MAX_CONCURRENT_STREAMS -> maxConcurrentStreams = parseUint32(value);
                 case Flags.GRPC_KEEPALIVE_MIN_TIME -> keepaliveMinTime = parseDuration(value);

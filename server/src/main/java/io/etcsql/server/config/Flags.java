@@ -115,6 +115,13 @@ public final class Flags {
     public static final String TRUSTED_CA_FILE = "trusted-ca-file";
     public static final String AUTO_TLS = "auto-tls";
     public static final String CIPHER_SUITES = "cipher-suites";
+    public static final String PEER_CERT_FILE = "peer-cert-file";
+    public static final String PEER_KEY_FILE = "peer-key-file";
+    public static final String PEER_CLIENT_CERT_AUTH = "peer-client-cert-auth";
+    public static final String PEER_TRUSTED_CA_FILE = "peer-trusted-ca-file";
+    public static final String PEER_CERT_ALLOWED_CN = "peer-cert-allowed-cn";
+    public static final String PEER_AUTO_TLS = "peer-auto-tls";
+    public static final String PEER_CRL_FILE = "peer-crl-file";
     /** Not a registered flag: Go's flag package answers {@code -h}, {@code -help} with the help text. */
     public static final String HELP = "help";
     public static final String HELP_SHORT = "h";
@@ -244,6 +251,21 @@ public final class Flags {
                     List.of("Path to the client server TLS trusted CA cert file."), SECURITY),
             new Spec(AUTO_TLS, Kind.BOOL, "false",
                     List.of("Client TLS using generated certificates."), SECURITY),
+            new Spec(PEER_CERT_FILE, Kind.STRING, "",
+                    List.of("Path to the peer server TLS cert file."), SECURITY),
+            new Spec(PEER_KEY_FILE, Kind.STRING, "",
+                    List.of("Path to the peer server TLS key file."), SECURITY),
+            new Spec(PEER_CLIENT_CERT_AUTH, Kind.BOOL, "false",
+                    List.of("Enable peer client cert authentication."), SECURITY),
+            new Spec(PEER_TRUSTED_CA_FILE, Kind.STRING, "",
+                    List.of("Path to the peer server TLS trusted CA file."), SECURITY),
+            new Spec(PEER_CERT_ALLOWED_CN, Kind.STRING, "",
+                    List.of("Required CN for client certs connecting to the peer endpoint."), SECURITY),
+            new Spec(PEER_AUTO_TLS, Kind.BOOL, "false",
+                    List.of("Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided."),
+                    SECURITY),
+            new Spec(PEER_CRL_FILE, Kind.STRING, "",
+                    List.of("Path to the peer certificate revocation list file."), SECURITY),
             new Spec(CIPHER_SUITES, Kind.STRING, "",
                     List.of("Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)."),
                     SECURITY),
@@ -292,9 +314,7 @@ public final class Flags {
             "proxy", "proxy-failure-wait", "proxy-refresh-interval", "proxy-dial-timeout",
             "proxy-write-timeout", "proxy-read-timeout",
             // security
-            "client-cert-allowed-hostname", "peer-cert-file", "peer-key-file", "peer-client-cert-auth",
-            "peer-trusted-ca-file", "peer-auto-tls", "peer-crl-file", "peer-cert-allowed-cn",
-            "peer-cert-allowed-hostname", "experimental-peer-skip-client-san-verification",
+            "client-cert-allowed-hostname", "peer-cert-allowed-hostname", "experimental-peer-skip-client-san-verification",
             "cors", "host-whitelist",
             // logging
             "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",

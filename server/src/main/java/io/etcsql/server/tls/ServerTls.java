@@ -107,23 +107,47 @@ public final class ServerTls {
 
   /**
    * A client context for this member's own calls to another member of the same cluster: presents
-   * this side's certificate, trusts the trusted CA file (or, for auto TLS, any server: etcd skips
-   * verification of self-signed peers).
+   * this side's certificate, trusts as {@link #memberTrustManager()}.
    */
   public SslContext memberClientContext() throws IOException {
     try {
-      SslContextBuilder b = SslContextBuilder.forClient().keyManager(key, chain);
-      if (selfSigned || info.trustedCaFile().isEmpty()) {
-        b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-      } else {
-        b.trustManager(trustManager());
-      }
-      return common(b)
+      return common(SslContextBuilder.forClient().keyManager(key, chain).trustManager(memberTrustManager()))
           .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
               ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
               ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
           .build();
-    } catch (GeneralSecurityException | IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) {
+      throw new IOException("tls: " + e.getMessage(), e);
+    }
+  }
+
+  /** This side's certificate and key, for a TLS stack that takes a key manager (Ratis). */
+  public javax.net.ssl.KeyManager keyManager() throws IOException {
+    try {
+      KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+      ks.load(null, null);
+      char[] password = new char[0];
+      ks.setKeyEntry("key", key, password, chain);
+      javax.net.ssl.KeyManagerFactory kmf =
+          javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, password);
+      return kmf.getKeyManagers()[0];
+    } catch (GeneralSecurityException e) {
+      throw new IOException("tls: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The trust for the members' calls to each other, both ways: {@link #trustManager()}, or for
+   * auto TLS any certificate (etcd does not verify self-signed peers).
+   */
+  public javax.net.ssl.TrustManager memberTrustManager() throws IOException {
+    if (selfSigned) {
+      return InsecureTrustManagerFactory.INSTANCE.getTrustManagers()[0];
+    }
+    try {
+      return trustManager();
+    } catch (GeneralSecurityException e) {
       throw new IOException("tls: " + e.getMessage(), e);
     }
   }

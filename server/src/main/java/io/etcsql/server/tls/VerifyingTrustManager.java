@@ -91,10 +91,16 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
     checkServerTrusted(chain, authType);
   }
 
+  /** With the engine, so the PKIX trust manager also checks the server's name against its certificate. */
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    checkServerTrusted(chain, authType);
+    if (pkix instanceof X509ExtendedTrustManager extended) {
+      extended.checkServerTrusted(chain, authType, engine);
+    } else {
+      pkix.checkServerTrusted(chain, authType);
+    }
+    checkExtra(chain, "server certificate authentication failed");
   }
 
   @Override

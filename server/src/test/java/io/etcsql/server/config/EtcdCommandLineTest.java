@@ -343,6 +343,13 @@ class EtcdCommandLineTest {
         env.put("ETCD_TRUSTED_CA_FILE", "ca.pem");
         env.put("ETCD_AUTO_TLS", "true");
         env.put("ETCD_CIPHER_SUITES", "TLS_AES_128_GCM_SHA256");
+        env.put("ETCD_PEER_CERT_FILE", "pc.pem");
+        env.put("ETCD_PEER_KEY_FILE", "pk.pem");
+        env.put("ETCD_PEER_CLIENT_CERT_AUTH", "true");
+        env.put("ETCD_PEER_TRUSTED_CA_FILE", "pca.pem");
+        env.put("ETCD_PEER_CERT_ALLOWED_CN", "cn");
+        env.put("ETCD_PEER_AUTO_TLS", "true");
+        env.put("ETCD_PEER_CRL_FILE", "pcrl.pem");
         ParseResult r = EtcdCommandLine.parse(new String[0], env);
         NodeConfig c = r.config();
         NodeConfig expected = new NodeConfig("n1", Path.of("d1"), uris("http://127.0.0.1:2379"),
@@ -352,7 +359,7 @@ class EtcdCommandLineTest {
                 uris("http://127.0.0.1:12381"), "extensive", new GrpcOptions(100, java.time.Duration.ofSeconds(1),
                 java.time.Duration.ofMinutes(30), java.time.Duration.ofSeconds(10)),
                 new TlsInfo("c.pem", "k.pem", "ca.pem", true, "crl.pem", true, "", List.of("TLS_AES_128_GCM_SHA256")),
-                TlsInfo.NONE,
+                new TlsInfo("pc.pem", "pk.pem", "pca.pem", true, "pcrl.pem", true, "cn", List.of("TLS_AES_128_GCM_SHA256")),
                 new AuthOptions("jwt", Map.of("sign-method", "RS256", "priv-key", "/k.pem", "ttl", "10m"), 12,
                         java.time.Duration.ofSeconds(60)));
         assertEquals(expected, c);
@@ -645,11 +652,25 @@ class EtcdCommandLineTest {
     }
 
     @Test
-    void httpsPeerAndSqlUrlsAndUnixUrlsAreRefusedForNow() {
-        assertEquals("etcsql: https URLs are not supported yet here:"
-                + " --initial-cluster n2=https://127.0.0.1:2381",
-                fails("--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-                        "--initial-cluster", "n1=http://127.0.0.1:2380,n2=https://127.0.0.1:2381").getMessage());
+    void anHttpsPeerUrlNeedsAPeerCertificateAndKeyOrPeerAutoTls() throws Exception {
+        String[] peerHttps = {"--listen-peer-urls", "https://localhost:2380", "--initial-advertise-peer-urls",
+            "https://127.0.0.1:2380", "--initial-cluster", "default=https://127.0.0.1:2380"};
+        ConfigException e = fails(peerHttps);
+        assertEquals("cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented", e.getMessage());
+        assertEquals(1, e.exitCode());
+        String[] withCerts = java.util.stream.Stream.concat(java.util.Arrays.stream(peerHttps), java.util.stream.Stream.of(
+                "--peer-cert-file", "p.pem", "--peer-key-file", "p-key.pem", "--peer-trusted-ca-file", "ca.pem",
+                "--peer-client-cert-auth", "--peer-crl-file", "crl.pem", "--peer-cert-allowed-cn", "etcd-peer"))
+                .toArray(String[]::new);
+        assertEquals(new TlsInfo("p.pem", "p-key.pem", "ca.pem", true, "crl.pem", false, "etcd-peer", List.of()),
+                run(withCerts).peerTls());
+        String[] auto = java.util.Arrays.copyOf(peerHttps, peerHttps.length + 1);
+        auto[peerHttps.length] = "--peer-auto-tls";
+        assertTrue(run(auto).peerTls().autoTls());
+    }
+
+    @Test
+    void unixUrlsAreRefusedForNow() {
         assertEquals("etcsql: unix socket URLs are not supported yet: --listen-peer-urls unix://localhost:2380",
                 fails("--listen-peer-urls", "unix://localhost:2380").getMessage());
     }
