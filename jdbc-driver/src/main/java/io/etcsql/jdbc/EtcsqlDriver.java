@@ -10,7 +10,8 @@ import org.apache.calcite.avatica.remote.Driver;
 
 /**
  * JDBC driver for etcsql's SQL endpoint. URL: {@code jdbc:etcsql://host:port[,host2:port2...]}
- * (default port 8765). It connects to the first endpoint that answers, in the order given, so a
+ * (default port 8765), or {@code jdbc:etcsql:https://host:port[,...][;cacert=FILE]} over TLS (see
+ * {@link TlsOptions}). It connects to the first endpoint that answers, in the order given, so a
  * member that is down is skipped. Underneath it is Avatica's remote client (HTTP, protobuf).
  *
  * <p>Registered with {@link java.sql.DriverManager} when loaded, and through
@@ -19,6 +20,8 @@ import org.apache.calcite.avatica.remote.Driver;
 public final class EtcsqlDriver extends Driver {
   /** The URL prefix this driver accepts. */
   public static final String PREFIX = "jdbc:etcsql:";
+  /** After {@link #PREFIX}: the endpoints serve SQL over TLS ({@code --listen-sql-urls https://...}). */
+  static final String HTTPS = "https://";
   /** The SQL port an endpoint without one is given (etcsql's --listen-sql-urls default). */
   public static final int DEFAULT_PORT = 8765;
 
@@ -72,15 +75,21 @@ public final class EtcsqlDriver extends Driver {
     if (!acceptsURL(url)) {
       return null;
     }
+    boolean tls = url.startsWith(PREFIX + HTTPS);
+    if (tls) {
+      url = PREFIX + "//" + url.substring((PREFIX + HTTPS).length());
+    }
     if (!url.startsWith(PREFIX + "//")) {
       return withSqlExceptions(super.connect(url, info));
     }
     List<String> endpoints = endpoints(url);
     info = withBasicCredentials(info);
+    String options = tls ? TlsOptions.avaticaOptions(url) : "";
     Throwable last = null;
     for (String endpoint : endpoints) {
       try {
-        return withSqlExceptions(super.connect(PREFIX + "url=http://" + endpoint + ";serialization=PROTOBUF", info));
+        return withSqlExceptions(super.connect(PREFIX + "url=" + (tls ? "https" : "http") + "://" + endpoint
+            + ";serialization=PROTOBUF" + options, info));
       } catch (SQLException | RuntimeException e) {
         last = e;
       }

@@ -35,4 +35,17 @@ class EtcsqlDriverTest {
         () -> DriverManager.getConnection("jdbc:etcsql://127.0.0.1:" + closed));
     assertEquals("08001", e.getSQLState());
   }
+
+  @Test
+  void tlsOptionsMakeACaFileATrustStoreAndRefuseUnknownOnes() throws Exception {
+    assertEquals("", TlsOptions.avaticaOptions("jdbc:etcsql://h:1"));
+    assertEquals(";truststore=/t.jks;truststore_password=pw",
+        TlsOptions.avaticaOptions("jdbc:etcsql://h:1;truststore=/t.jks;truststore_password=pw"));
+    SQLException e = assertThrows(SQLException.class, () -> TlsOptions.avaticaOptions("jdbc:etcsql://h:1;bogus=1"));
+    assertEquals("08001", e.getSQLState());
+    java.nio.file.Path empty = java.nio.file.Files.createTempFile("ca", ".pem");
+    assertEquals("08001", assertThrows(SQLException.class,
+        () -> TlsOptions.avaticaOptions("jdbc:etcsql://h:1;cacert=" + empty)).getSQLState());
+    java.nio.file.Files.delete(empty);
+  }
 }

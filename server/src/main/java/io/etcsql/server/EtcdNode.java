@@ -62,6 +62,8 @@ public final class EtcdNode implements Closeable {
   private final ClusterIdentity identity;
   private volatile RemovalWatch removalWatch;
   private final ServerMetrics metrics;
+  /** The client URLs' TLS (also the SQL endpoint's), or null. */
+  private final ServerTls clientTls;
   private MetricsHttpServer metricsHttp;
   private final java.util.concurrent.ExecutorService reads;
   private final java.util.concurrent.ExecutorService hashing;
@@ -82,7 +84,7 @@ public final class EtcdNode implements Closeable {
     for (Map.Entry<String, URI> e : identity.bootstrapPeers(config).entrySet()) {
       peers.put(e.getKey(), NodeConfig.socketAddress(e.getValue()));
     }
-    ServerTls clientTls = ServerTls.of(config.clientTls(), config.dataDir().resolve("fixtures").resolve("client"),
+    this.clientTls = ServerTls.of(config.clientTls(), config.dataDir().resolve("fixtures").resolve("client"),
         config.listenClientUrls(), false);
     long requestTimeout = 5_000 + 2 * config.electionTimeoutMs();
     this.raft = RaftNode.start(new RaftNodeConfig(ClusterIdentity.peerId(identity.selfId()), peers,
@@ -338,13 +340,18 @@ public final class EtcdNode implements Closeable {
     sqlChannel = io.grpc.inprocess.InProcessChannelBuilder.forName(inProcessName)
         .maxInboundMessageSize(Integer.MAX_VALUE).build();
     sqlClient = EtcdClient.over(sqlChannel);
-    for (InetSocketAddress addr : config.sqlListenAddresses()) {
+    for (URI url : config.listenSqlUrls()) {
+      InetSocketAddress addr = NodeConfig.socketAddress(url);
+      boolean https = url.getScheme().equals("https");
+      List<String> suites = https ? clientTls.cipherSuites() : null;
       try {
-        sqlServers.add(SqlServer.start(sqlClient, addr.getHostString(), addr.getPort()));
+        sqlServers.add(SqlServer.start(sqlClient, addr.getHostString(), addr.getPort(),
+            https ? clientTls.jdkServerContext() : null, suites == null ? List.of() : suites));
       } catch (java.sql.SQLException | RuntimeException e) {
         throw new IOException("cannot serve SQL on " + addr + ": " + e.getMessage(), e);
       }
-      LOG.info("serving SQL on {} (jdbc:etcsql://{}:{})", addr, addr.getHostString(), addr.getPort());
+      LOG.info("serving SQL on {} (jdbc:etcsql:{}//{}:{})", url, https ? "https:" : "", addr.getHostString(),
+          addr.getPort());
     }
   }
 

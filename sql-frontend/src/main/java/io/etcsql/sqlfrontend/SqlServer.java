@@ -13,7 +13,12 @@ import org.apache.calcite.avatica.server.HttpServer;
 import org.apache.calcite.avatica.server.ServerCustomizer;
 import org.apache.calcite.sql.parser.SqlParser;
 import org.apache.calcite.sql.parser.babel.SqlBabelParserImpl;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
@@ -68,6 +73,18 @@ public final class SqlServer implements AutoCloseable {
    * The client stays owned by the caller.
    */
   public static SqlServer start(EtcdClient etcd, String host, int port) throws SQLException {
+    return start(etcd, host, port, null, List.of());
+  }
+
+  /**
+   * Serves SQL for {@code etcd} on {@code host:port}, over TLS (1.2 or 1.3) with {@code tls}'s
+   * certificate when it is not null ({@code https://} SQL URLs).
+   *
+   * @param cipherSuites the TLS cipher suites to allow (TLS 1.3's among them), or empty for the
+   *     JVM's defaults
+   */
+  public static SqlServer start(EtcdClient etcd, String host, int port, SSLContext tls, List<String> cipherSuites)
+      throws SQLException {
     String name = "sql-" + UUID.randomUUID();
     EtcdSchemaFactory.register(name, etcd);
     JdbcMeta meta = new EtcdMeta("jdbc:calcite:", calciteProperties(name), new SqlWrites(etcd));
@@ -79,11 +96,29 @@ public final class SqlServer implements AutoCloseable {
         }
       }
     };
+    ServerCustomizer<Server> overTls = server -> {
+      if (tls == null) {
+        return;
+      }
+      // Avatica's connector, replaced by one that speaks TLS and then its HTTP/1.1
+      ServerConnector plain = (ServerConnector) server.getConnectors()[0];
+      SslContextFactory.Server factory = new SslContextFactory.Server();
+      factory.setSslContext(tls);
+      factory.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+      if (!cipherSuites.isEmpty()) {
+        factory.setIncludeCipherSuites(cipherSuites.toArray(new String[0]));
+      }
+      HttpConfiguration config = plain.getConnectionFactory(HttpConnectionFactory.class).getHttpConfiguration();
+      ServerConnector secure = new ServerConnector(server, new SslConnectionFactory(factory, "http/1.1"),
+          new HttpConnectionFactory(config));
+      secure.setPort(plain.getPort());
+      server.setConnectors(new Connector[] {secure});
+    };
     HttpServer http = new HttpServer.Builder<Server>()
         // PROTOBUF serialization, each request run as the etcd user of its basic credentials
         .withHandler(new SqlCredentials.Handler(service, etcd))
         .withPort(port)
-        .withServerCustomizers(List.of(bindHost), Server.class)
+        .withServerCustomizers(List.of(overTls, bindHost), Server.class)
         .build();
     http.start();
     return new SqlServer(http, name);

@@ -43,8 +43,8 @@ import java.util.TreeSet;
  * </ul>
  * Not emulated: etcd's replacement of a default advertise host by the machine's default route
  * address when listening on 0.0.0.0, and its skipping of the bootstrap checks when the data
- * directory already holds a member. unix URLs are refused, and so are https SQL and metrics URLs
- * (not implemented yet); https client and peer URLs are served with the TLS flags.
+ * directory already holds a member. unix URLs are refused, and so are https metrics URLs (not
+ * implemented yet); https client, peer and SQL URLs are served with the TLS flags.
  */
 public final class EtcdCommandLine {
 
@@ -179,7 +179,13 @@ public final class EtcdCommandLine {
         TlsInfo peerTls = peerTls(v, suites); // etcd sets up its peer listeners first
         TlsInfo clientTls = clientTls(v, suites);
         refuseUnsupportedSchemes(Flags.LISTEN_CLIENT_URLS, v.listenClientUrls, true);
-        refuseUnsupportedSchemes(Flags.LISTEN_SQL_URLS, v.listenSqlUrls);
+        refuseUnsupportedSchemes(Flags.LISTEN_SQL_URLS, v.listenSqlUrls, true);
+        for (URI u : v.listenSqlUrls) {
+            if (u.getScheme().equals("https") && clientTls.empty() && !clientTls.autoTls()) {
+                throw ConfigException.invalid("etcsql: TLS key/cert (--cert-file, --key-file) must be provided for SQL url "
+                        + u + " with HTTPS scheme");
+            }
+        }
         refuseUnsupportedSchemes(Flags.LISTEN_METRICS_URLS, v.listenMetricsUrls);
         if (!v.metrics.equals(Flags.METRICS_BASIC) && !v.metrics.equals(Flags.METRICS_EXTENSIVE)) {
             warnings.add("--" + Flags.METRICS + " " + goQuote(v.metrics) + " is neither " + Flags.METRICS_BASIC

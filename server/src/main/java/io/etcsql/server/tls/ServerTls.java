@@ -152,6 +152,20 @@ public final class ServerTls {
     }
   }
 
+  /**
+   * A JDK server context presenting this side's certificate, for servers that are not built on
+   * Netty (the SQL endpoint's Jetty); no client certificate is asked for.
+   */
+  public javax.net.ssl.SSLContext jdkServerContext() throws IOException {
+    try {
+      javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+      ctx.init(new javax.net.ssl.KeyManager[] {keyManager()}, null, null);
+      return ctx;
+    } catch (GeneralSecurityException e) {
+      throw new IOException("tls: " + e.getMessage(), e);
+    }
+  }
+
   /** The private key of this side's certificate. */
   public PrivateKey privateKey() {
     return key;

@@ -284,7 +284,8 @@ class EtcdCommandLineTest {
         assertEquals(List.of(), run(Map.of(), "--listen-sql-urls=").listenSqlUrls());
         assertEquals(uris("http://127.0.0.1:9000", "http://127.0.0.2:9000"),
                 run(Map.of(), "--listen-sql-urls", "http://127.0.0.2:9000,http://127.0.0.1:9000").listenSqlUrls());
-        assertTrue(fails("--listen-sql-urls", "https://127.0.0.1:9000").getMessage().contains("https URLs are not supported yet"));
+        assertEquals("etcsql: TLS key/cert (--cert-file, --key-file) must be provided for SQL url"
+                + " https://127.0.0.1:9000 with HTTPS scheme", fails("--listen-sql-urls", "https://127.0.0.1:9000").getMessage());
     }
 
     @Test

@@ -94,11 +94,16 @@ class TlsIT {
   }
 
   @Test
-  void httpsWithClientCertificatesBesideHttpOnOneMember() {
+  void httpsWithClientCertificatesBesideHttpOnOneMember() throws Exception {
     int port = ServerProcess.freePort();
     String https = "https://127.0.0.1:" + port;
-    try (Cluster c = member(port, serverCert("--trusted-ca-file", ca.certFile().toString(), "--client-cert-auth",
-        "--client-crl-file", crl.toString()))) {
+    int sql = ServerProcess.freePort();
+    List<String> flags = serverCert("--trusted-ca-file", ca.certFile().toString(), "--client-cert-auth",
+        "--client-crl-file", crl.toString());
+    if (!ServerProcess.targetIsEtcd()) {
+      flags.addAll(List.of("--listen-sql-urls", "https://127.0.0.1:" + sql)); // etcsql's own
+    }
+    try (Cluster c = member(port, flags)) {
       String http = c.member(0).clientEndpoint();
       Etcdctl.Result r = ctl(https, root, "put", "tls-key", "from-root");
       assertEquals(0, r.exitCode(), r.toString());
@@ -113,6 +118,15 @@ class TlsIT {
       // nothing of theirs was written
       for (String k : List.of("no-cert", "other-ca", "revoked")) {
         assertEquals("", new Etcdctl(http).ok("get", k), k);
+      }
+      if (!ServerProcess.targetIsEtcd()) {
+        // SQL over https, with the member's certificate, through the JDBC driver trusting the CA
+        Jdbc.awaitPort(sql, Duration.ofSeconds(30));
+        String jdbc = "jdbc:etcsql:https://127.0.0.1:" + sql + ";cacert=" + ca.certFile();
+        assertEquals(List.of("from-root"), Jdbc.rows(jdbc, "SELECT value FROM kv WHERE key = 'tls-key'"));
+        // without the CA the server's certificate is not trusted
+        assertThrows(java.sql.SQLException.class,
+            () -> Jdbc.rows("jdbc:etcsql:https://127.0.0.1:" + sql, "SELECT value FROM kv"));
       }
       // and https still refuses plain-text gRPC
       assertFalse(new Etcdctl("http://127.0.0.1:" + port).run(Duration.ofSeconds(20), null,
