@@ -128,6 +128,27 @@ class TlsIT {
         assertThrows(java.sql.SQLException.class,
             () -> Jdbc.rows("jdbc:etcsql:https://127.0.0.1:" + sql, "SELECT value FROM kv"));
       }
+      // with auth on, the certificate's CN is the user (etcd's AuthInfoFromTLS): no password needed
+      Etcdctl plain = new Etcdctl(http);
+      plain.ok("user", "add", "root:rootpw");
+      plain.ok("user", "add", "alice", "--no-password");
+      plain.ok("role", "add", "reader");
+      plain.ok("role", "grant-permission", "reader", "read", "tls-key");
+      plain.ok("user", "grant-role", "alice", "reader");
+      plain.ok("auth", "enable");
+      try {
+        r = ctl(https, alice, "get", "tls-key", "--print-value-only");
+        assertEquals(List.of("from-root"), r.lines(), r.toString());
+        r = ctl(https, alice, "put", "tls-key", "by-alice");
+        assertEquals("Error: etcdserver: permission denied", r.err(), r.toString());
+        r = ctl(https, root, "put", "tls-key", "by-root-cn");
+        assertEquals(0, r.exitCode(), r.toString());
+        // the plain-text URL has no certificate to go by
+        assertEquals("Error: etcdserver: user name is empty", plain.run("get", "tls-key").err());
+      } finally {
+        ctl(https, root, "auth", "disable");
+      }
+      assertEquals("by-root-cn\n", plain.ok("get", "tls-key", "--print-value-only"));
       // and https still refuses plain-text gRPC
       assertFalse(new Etcdctl("http://127.0.0.1:" + port).run(Duration.ofSeconds(20), null,
           "--dial-timeout=3s", "--command-timeout=5s", "get", "tls-key").ok());
