@@ -61,7 +61,9 @@ class AuthIT {
     @BeforeAll
     static void startCluster() {
         // SQL is etcsql's own: against etcd there is none to test
-        cluster = ServerProcess.targetIsEtcd() ? Cluster.start(3) : Cluster.startWithSql(3);
+        // simple tokens die after 8 s unused (etcd's default is 300 s)
+        List<String> ttl = List.of("--auth-token-ttl", "8");
+        cluster = ServerProcess.targetIsEtcd() ? Cluster.start(3, ttl) : Cluster.startWithSql(3, ttl);
         ctl = cluster.ctl(0);
     }
 
@@ -267,6 +269,24 @@ class AuthIT {
 
     @Test
     @Order(9)
+    void aTokenLeftUnusedLongerThanItsTtlIsRefused() throws Exception {
+        String token = AuthGrpc.newBlockingStub(channel(0))
+                .authenticate(AuthenticateRequest.newBuilder().setName("alice").setPassword("alicepw").build()).getToken();
+        KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel(0))
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(token(token)));
+        RangeRequest get = RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("/app/config")).build();
+        for (int i = 0; i < 3; i++) { // each use keeps it alive
+            assertEquals(1, kv.range(get).getKvsCount());
+            Thread.sleep(2000);
+        }
+        Thread.sleep(10_000);
+        StatusRuntimeException expired = assertThrows(StatusRuntimeException.class, () -> kv.range(get));
+        assertEquals("etcdserver: invalid auth token", expired.getStatus().getDescription());
+        assertEquals("", ctl.ok(ROOT, "get", "/nothing-changed"));
+    }
+
+    @Test
+    @Order(10)
     void aChangedPasswordReplacesTheOldOne() {
         Etcdctl.Result changed = ctl.runWithInput("newpw\n", ROOT, "user", "passwd", "alice", "--interactive=false");
         assertEquals("Password updated\n", changed.stdout(), changed::toString);
@@ -277,7 +297,7 @@ class AuthIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void theAuthStoreSurvivesASigkillAndPasswordsAreStoredOnlyAsBcryptHashes() throws Exception {
         ServerProcess m = cluster.member(1);
         m.kill();
@@ -294,7 +314,7 @@ class AuthIT {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void sqlRunsWithThePermissionsOfTheEtcdUserOfItsCredentials() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeFalse(ServerProcess.targetIsEtcd(), "SQL is etcsql's");
         String url = "jdbc:etcsql://127.0.0.1:" + cluster.sqlPort(2);
@@ -327,7 +347,7 @@ class AuthIT {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void disablingAuthOpensTheStoreAgain() {
         assertEquals("Authentication Disabled\n", ctl.ok(ROOT, "auth", "disable"));
         assertEquals("/other/secret\ns1\n", ctl.ok("get", "/other/secret"));

@@ -111,11 +111,16 @@ public final class Cluster implements AutoCloseable {
      * #sqlPort}).
      */
     public static Cluster startWithSql(int n) {
+        return startWithSql(n, List.of());
+    }
+
+    /** As {@link #startWithSql(int)}, every member also given {@code extraFlags}. */
+    public static Cluster startWithSql(int n, List<String> extraFlags) {
         int[] ports = new int[n];
         for (int i = 0; i < n; i++) {
             ports[i] = ServerProcess.freePort();
         }
-        Cluster c = create(n, List.of(), i -> List.of("--listen-sql-urls", "http://127.0.0.1:" + ports[i]));
+        Cluster c = create(n, extraFlags, i -> List.of("--listen-sql-urls", "http://127.0.0.1:" + ports[i]));
         c.sqlPorts = ports;
         c.startAll();
         // the SQL endpoint starts after the member answers on gRPC
