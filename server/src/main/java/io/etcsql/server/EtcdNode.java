@@ -148,7 +148,7 @@ public final class EtcdNode implements Closeable {
     this.inProcessName = "etcsql-" + config.name() + "-" + java.util.UUID.randomUUID();
     // etcd's JSON gateway and /health, /version, /metrics share each client port with gRPC
     // (a JSON body is at most ~4/3 larger than its message, whose limit the services enforce)
-    this.gateway = new Gateway(inProcessName, metrics, true,
+    this.gateway = new Gateway(inProcessName, metrics, config.http(),
         (int) Math.min(Integer.MAX_VALUE, 4L * config.maxRequestBytes() + (1 << 20)));
     for (URI url : config.listenClientUrls()) {
       boolean https = url.getScheme().equals("https");

@@ -221,7 +221,8 @@ public final class EtcdCommandLine {
                 grpcOptions(v),
                 clientTls,
                 peerTls,
-                AuthOptions.parse(v.authToken, v.bcryptCost, v.authTokenTtl));
+                AuthOptions.parse(v.authToken, v.bcryptCost, v.authTokenTtl),
+                new HttpAccess(v.enableGrpcGateway, HttpAccess.values(v.cors), HttpAccess.values(v.hostWhitelist)));
         verifyBootstrap(config);
         return new ParseResult(ParseResult.Action.RUN, config, infos, warnings);
     }
@@ -325,8 +326,8 @@ public final class EtcdCommandLine {
         StringBuilder sb = new StringBuilder();
         String section = null;
         for (Flags.Spec s : Flags.SUPPORTED) {
-            if (s.name().equals(Flags.VERSION)) {
-                continue; // listed in the usage, as etcd does
+            if (s.name().equals(Flags.VERSION) || s.help().isEmpty()) {
+                continue; // --version is listed in the usage; flags without help are not listed, as in etcd
             }
             if (!s.section().equals(section)) {
                 section = s.section();
@@ -391,6 +392,9 @@ public final class EtcdCommandLine {
         Duration keepaliveInterval = Flags.DEFAULT_GRPC_KEEPALIVE_INTERVAL;
         Duration keepaliveTimeout = Flags.DEFAULT_GRPC_KEEPALIVE_TIMEOUT;
         String authToken = AuthOptions.SIMPLE;
+        boolean enableGrpcGateway = true;
+        String cors = "*";
+        String hostWhitelist = "*";
         long bcryptCost = AuthOptions.DEFAULTS.bcryptCost();
         long authTokenTtl = AuthOptions.DEFAULTS.simpleTokenTtl().toSeconds();
         String certFile = "";
@@ -457,6 +461,17 @@ public final class EtcdCommandLine {
                 case Flags.GRPC_KEEPALIVE_INTERVAL -> keepaliveInterval = parseDuration(value);
                 case Flags.GRPC_KEEPALIVE_TIMEOUT -> keepaliveTimeout = parseDuration(value);
                 case Flags.AUTH_TOKEN -> authToken = value;
+                case Flags.ENABLE_GRPC_GATEWAY -> enableGrpcGateway = parseBool(value);
+                case Flags.CORS -> {
+                    // etcd: URLs (scheme://host:port) or "*"
+                    for (String v : HttpAccess.values(value)) {
+                        if (!v.equals("*")) {
+                            urls(v);
+                        }
+                    }
+                    cors = value;
+                }
+                case Flags.HOST_WHITELIST -> hostWhitelist = value;
                 case Flags.BCRYPT_COST -> bcryptCost = parseUint(value, Integer.MAX_VALUE);
                 case Flags.AUTH_TOKEN_TTL -> authTokenTtl = parseUint(value, Integer.MAX_VALUE);
                 default -> throw new IllegalStateException("no setter for supported flag " + spec.name());

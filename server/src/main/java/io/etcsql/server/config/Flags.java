@@ -91,6 +91,9 @@ public final class Flags {
     public static final String LISTEN_METRICS_URLS = "listen-metrics-urls";
     public static final String MAX_CONCURRENT_STREAMS = "max-concurrent-streams";
     public static final String AUTH_TOKEN = "auth-token";
+    public static final String ENABLE_GRPC_GATEWAY = "enable-grpc-gateway";
+    public static final String CORS = "cors";
+    public static final String HOST_WHITELIST = "host-whitelist";
     public static final String BCRYPT_COST = "bcrypt-cost";
     public static final String AUTH_TOKEN_TTL = "auth-token-ttl";
     public static final String GRPC_KEEPALIVE_MIN_TIME = "grpc-keepalive-min-time";
@@ -214,12 +217,6 @@ public final class Flags {
             new Spec(GRPC_KEEPALIVE_TIMEOUT, Kind.DURATION, "20s",
                     List.of("Additional duration of wait before closing a non-responsive connection (0 to disable)."),
                     MEMBER),
-            new Spec(AUTH_TOKEN, Kind.STRING, "simple",
-                    List.of("Specify a v3 authentication token type and its options ('simple' or 'jwt')."), AUTH),
-            new Spec(BCRYPT_COST, Kind.UINT, "10",
-                    List.of("Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31."),
-                    AUTH),
-            new Spec(AUTH_TOKEN_TTL, Kind.UINT, "300", List.of("Time (in seconds) of the auth-token-ttl."), AUTH),
             new Spec(INITIAL_ADVERTISE_PEER_URLS, Kind.URLS, DEFAULT_INITIAL_ADVERTISE_PEER_URLS,
                     List.of("List of this member's peer URLs to advertise to the rest of the cluster."), CLUSTERING),
             new Spec(INITIAL_CLUSTER, Kind.STRING, DEFAULT_INITIAL_CLUSTER,
@@ -269,6 +266,20 @@ public final class Flags {
             new Spec(CIPHER_SUITES, Kind.STRING, "",
                     List.of("Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)."),
                     SECURITY),
+            new Spec(CORS, Kind.STRING, "*",
+                    List.of("Comma-separated whitelist of origins for CORS, or cross-origin resource sharing, (empty or * means allow all)."),
+                    SECURITY),
+            new Spec(HOST_WHITELIST, Kind.STRING, "*",
+                    List.of("Acceptable hostnames from HTTP client requests, if server is not secure (empty or * means allow all)."),
+                    SECURITY),
+            new Spec(AUTH_TOKEN, Kind.STRING, "simple",
+                    List.of("Specify a v3 authentication token type and its options ('simple' or 'jwt')."), AUTH),
+            new Spec(BCRYPT_COST, Kind.UINT, "10",
+                    List.of("Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31."),
+                    AUTH),
+            new Spec(AUTH_TOKEN_TTL, Kind.UINT, "300", List.of("Time (in seconds) of the auth-token-ttl."), AUTH),
+            // etcd accepts it without listing it in --help; so does etcsql (no help lines: not listed)
+            new Spec(ENABLE_GRPC_GATEWAY, Kind.BOOL, "true", List.of(), MONITORING),
             new Spec(METRICS, Kind.STRING, DEFAULT_METRICS,
                     List.of("Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics."),
                     MONITORING),
@@ -315,12 +326,12 @@ public final class Flags {
             "proxy-write-timeout", "proxy-read-timeout",
             // security
             "client-cert-allowed-hostname", "peer-cert-allowed-hostname", "experimental-peer-skip-client-san-verification",
-            "cors", "host-whitelist",
+
             // logging
             "logger", "log-output", "log-outputs", "debug", "log-level", "log-package-levels",
             // profiling, auth, gateway
             "enable-pprof",
-            "enable-grpc-gateway",
+
             // experimental
             "experimental-initial-corrupt-check", "experimental-corrupt-check-time",
             "experimental-enable-v2v3", "experimental-backend-bbolt-freelist-type",

@@ -43,6 +43,7 @@ import java.util.Objects;
  * @param clientTls the client listeners' TLS ({@code --cert-file}, {@code --auto-tls}, ...)
  * @param peerTls the peer listeners' TLS ({@code --peer-cert-file}, {@code --peer-auto-tls}, ...)
  * @param auth {@code --auth-token}, {@code --bcrypt-cost}, {@code --auth-token-ttl}
+ * @param http {@code --enable-grpc-gateway}, {@code --cors}, {@code --host-whitelist}
  */
 public record NodeConfig(
         String name,
@@ -67,7 +68,8 @@ public record NodeConfig(
         GrpcOptions grpc,
         TlsInfo clientTls,
         TlsInfo peerTls,
-        AuthOptions auth) {
+        AuthOptions auth,
+        HttpAccess http) {
 
     /** {@code --initial-cluster-state}. */
     public enum ClusterState {
@@ -121,6 +123,20 @@ public record NodeConfig(
         Objects.requireNonNull(clientTls, "clientTls");
         Objects.requireNonNull(peerTls, "peerTls");
         Objects.requireNonNull(auth, "auth");
+        Objects.requireNonNull(http, "http");
+    }
+
+    /** A configuration with etcd's default HTTP access (gateway on, any origin, any host). */
+    public NodeConfig(String name, Path dataDir, List<URI> listenClientUrls, List<URI> advertiseClientUrls,
+            List<URI> listenPeerUrls, List<URI> initialAdvertisePeerUrls, Map<String, List<URI>> initialCluster,
+            ClusterState initialClusterState, String initialClusterToken, long snapshotCount, int maxRequestBytes,
+            int maxTxnOps, long heartbeatIntervalMs, long electionTimeoutMs, long quotaBackendBytes,
+            AutoCompaction autoCompaction, List<URI> listenSqlUrls, List<URI> listenMetricsUrls, String metrics,
+            GrpcOptions grpc, TlsInfo clientTls, TlsInfo peerTls, AuthOptions auth) {
+        this(name, dataDir, listenClientUrls, advertiseClientUrls, listenPeerUrls, initialAdvertisePeerUrls,
+                initialCluster, initialClusterState, initialClusterToken, snapshotCount, maxRequestBytes, maxTxnOps,
+                heartbeatIntervalMs, electionTimeoutMs, quotaBackendBytes, autoCompaction, listenSqlUrls,
+                listenMetricsUrls, metrics, grpc, clientTls, peerTls, auth, HttpAccess.DEFAULTS);
     }
 
     /** A configuration without TLS and with etcd's default auth settings (simple tokens). */

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 public final class Gateway implements Closeable {
   private final ManagedChannel channel;
   private final ServerMetrics metrics;
-  private final boolean enabled;
+  private final io.etcsql.server.config.HttpAccess access;
   private final int maxBodyBytes;
   /** Runs /health (which waits for a read), /metrics and /version off the Netty event loops. */
   private final ExecutorService blocking;
@@ -36,13 +36,15 @@ public final class Gateway implements Closeable {
   /**
    * @param inProcessName the member's in-process gRPC server
    * @param metrics what /metrics, /health and /version report
-   * @param enabled false for {@code --enable-grpc-gateway=false}: /v3/ paths are then not found
+   * @param access {@code --enable-grpc-gateway} (false: /v3/ paths are not found), {@code --cors}
+   *     and {@code --host-whitelist}
    * @param maxBodyBytes the largest request body read (a larger one gets 413)
    */
-  public Gateway(String inProcessName, ServerMetrics metrics, boolean enabled, int maxBodyBytes) {
+  public Gateway(String inProcessName, ServerMetrics metrics, io.etcsql.server.config.HttpAccess access,
+      int maxBodyBytes) {
     this.channel = InProcessChannelBuilder.forName(inProcessName).maxInboundMessageSize(Integer.MAX_VALUE).build();
     this.metrics = metrics;
-    this.enabled = enabled;
+    this.access = access;
     this.maxBodyBytes = maxBodyBytes;
     this.blocking = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "client-http");
@@ -79,7 +81,7 @@ public final class Gateway implements Closeable {
 
   private List<ChannelHandler> http1Handlers() {
     return List.of(new HttpServerCodec(), new HttpObjectAggregator(maxBodyBytes),
-        new GatewayHandler(channel, metrics, enabled, blocking));
+        new GatewayHandler(channel, metrics, access, blocking));
   }
 
   @Override

@@ -51,17 +51,21 @@ final class GatewayHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
   private final Channel channel;
   private final ServerMetrics metrics;
   private final boolean enabled;
+  private final io.etcsql.server.config.HttpAccess access;
+  /** The Origin of the request being answered (one at a time per connection), for CORS. */
+  private String origin;
   private final Executor blocking;
   private final ArrayDeque<FullHttpRequest> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private boolean busy;
   private volatile ClientCall<Message, Message> active;
 
-  GatewayHandler(Channel channel, ServerMetrics metrics, boolean enabled, Executor blocking) {
+  GatewayHandler(Channel channel, ServerMetrics metrics, io.etcsql.server.config.HttpAccess access, Executor blocking) {
     super(false);
+    this.access = access;
     this.channel = channel;
     this.metrics = metrics;
-    this.enabled = enabled;
+    this.enabled = access.gateway();
     this.blocking = blocking;
   }
 
@@ -126,6 +130,22 @@ final class GatewayHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
       path = "/v3/" + path.substring("/v3beta/".length());
     }
     String method = req.method().name();
+    origin = req.headers().get("Origin");
+    if (ctx.pipeline().get(io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler.class) == null) {
+      // etcd checks the Host of plain-text requests against --host-whitelist (DNS rebinding)
+      String host = hostname(req.headers().get("Host"));
+      if (!access.hostAllowed(host)) {
+        reply(req, keepAlive, HttpResponseStatus.valueOf(421), TEXT, Map.of("X-Content-Type-Options", "nosniff"),
+            String.format("%netcd received your request, but the Host header was unrecognized.%n%n"
+                + "To fix this, choose one of the following options:%n"
+                + "- Enable TLS, then any HTTPS request will be allowed.%n"
+                + "- Add the hostname you want to use to the whitelist in settings.%n"
+                + "  - e.g. etcd --host-whitelist \"%s\"%n%n"
+                + "This requirement has been added to help prevent \"DNS Rebinding\" attacks (CVE-2018-5702).%n%n",
+                host));
+        return;
+      }
+    }
     if (req.method().equals(HttpMethod.OPTIONS)) {
       reply(req, keepAlive, HttpResponseStatus.OK, null, Map.of(), "");
       return;
@@ -347,7 +367,7 @@ final class GatewayHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     finish(r, keepAlive);
   }
 
-  private static FullHttpResponse response(HttpResponseStatus status, String contentType, String body) {
+  private FullHttpResponse response(HttpResponseStatus status, String contentType, String body) {
     DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
         Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
     common(r.headers(), contentType);
@@ -366,11 +386,27 @@ final class GatewayHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
   }
 
-  /** The headers of every answer: etcd's CORS headers (its default --cors allows any origin) and Date. */
-  private static void common(HttpHeaders h, String contentType) {
-    h.set("Access-Control-Allow-Headers", "accept, content-type, authorization");
-    h.set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE");
-    h.set("Access-Control-Allow-Origin", "*");
+  /** Go's httputil.GetHostname: the Host header without its port. */
+  static String hostname(String hostHeader) {
+    if (hostHeader == null) {
+      return "";
+    }
+    if (hostHeader.startsWith("[")) {
+      int end = hostHeader.indexOf(']');
+      return end > 0 && hostHeader.indexOf(':', end) == end + 1 ? hostHeader.substring(1, end) : hostHeader;
+    }
+    int colon = hostHeader.indexOf(':');
+    return colon >= 0 && hostHeader.indexOf(':', colon + 1) < 0 ? hostHeader.substring(0, colon) : hostHeader;
+  }
+
+  /** The headers of every answer: etcd's CORS headers (as --cors allows the origin) and Date. */
+  private void common(HttpHeaders h, String contentType) {
+    String allow = access.allowOrigin(origin);
+    if (allow != null) {
+      h.set("Access-Control-Allow-Headers", "accept, content-type, authorization");
+      h.set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE");
+      h.set("Access-Control-Allow-Origin", allow);
+    }
     if (contentType != null) {
       h.set("Content-Type", contentType);
     }

@@ -202,10 +202,14 @@ class EtcdCommandLineTest {
         assertEquals("flag provided but not defined: -bogus", fails("--bogus", "--help").getMessage());
         String help = EtcdCommandLine.helpText();
         for (Flags.Spec s : Flags.SUPPORTED) {
-            if (!s.name().equals(Flags.VERSION)) {
+            if (!s.name().equals(Flags.VERSION) && !s.help().isEmpty()) {
                 assertTrue(help.contains("  --" + s.name() + " '" + s.defaultText() + "'\n"), s.name());
             }
         }
+        // accepted but, as in etcd's --help, not listed
+        assertFalse(help.contains("--enable-grpc-gateway"));
+        assertTrue(help.contains("\nSecurity:\n"));
+        assertEquals(1, help.split("\nAuth:\n", -1).length - 1, "one Auth section");
         assertTrue(help.contains("\nMember:\n  --name 'default'\n    Human-readable name for this member.\n"));
         assertTrue(help.contains("--initial-cluster 'default=http://localhost:2380'"));
         assertFalse(help.contains("--enable-pprof"));
@@ -297,6 +301,13 @@ class EtcdCommandLineTest {
     // ---- environment ---------------------------------------------------------------------------------
 
     @Test
+    void corsTakesUrlsWithAPortOrStar() throws Exception {
+        assertEquals("invalid value \"http://app.example\" for flag -cors: URL address does not have the form \"host:port\": "
+                + "http://app.example", fails("--cors", "http://app.example").getMessage());
+        assertEquals(java.util.Set.of("*"), EtcdCommandLine.parse(new String[] {"--cors", "*"}, Map.of()).config().http().cors());
+    }
+
+    @Test
     void authTokenOptionsAreCheckedAsEtcdDoes() throws Exception {
         for (String bad : List.of("foo", "jwt,ttl", "jwt,ttl=1m,ttl=2m")) {
             ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
@@ -337,6 +348,9 @@ class EtcdCommandLineTest {
         env.put("ETCD_AUTH_TOKEN", "jwt,sign-method=RS256,priv-key=/k.pem,ttl=10m");
         env.put("ETCD_BCRYPT_COST", "12");
         env.put("ETCD_AUTH_TOKEN_TTL", "60");
+        env.put("ETCD_ENABLE_GRPC_GATEWAY", "false");
+        env.put("ETCD_CORS", "http://a.example:80,http://b.example:80");
+        env.put("ETCD_HOST_WHITELIST", "localhost");
         env.put("ETCD_CERT_FILE", "c.pem");
         env.put("ETCD_KEY_FILE", "k.pem");
         env.put("ETCD_CLIENT_CERT_AUTH", "true");
@@ -362,7 +376,8 @@ class EtcdCommandLineTest {
                 new TlsInfo("c.pem", "k.pem", "ca.pem", true, "crl.pem", true, "", List.of("TLS_AES_128_GCM_SHA256")),
                 new TlsInfo("pc.pem", "pk.pem", "pca.pem", true, "pcrl.pem", true, "cn", List.of("TLS_AES_128_GCM_SHA256")),
                 new AuthOptions("jwt", Map.of("sign-method", "RS256", "priv-key", "/k.pem", "ttl", "10m"), 12,
-                        java.time.Duration.ofSeconds(60)));
+                        java.time.Duration.ofSeconds(60)),
+                new HttpAccess(false, java.util.Set.of("http://a.example:80", "http://b.example:80"), java.util.Set.of("localhost")));
         assertEquals(expected, c);
         assertEquals(List.of("n1", "n2", "n3"), c.initialMemberNames());
         assertEquals(List.of(), r.warnings());

@@ -71,7 +71,7 @@ class ProtocolSplitterTest {
 
   private int start(SslContext ssl) throws Exception {
     local = InProcessServerBuilder.forName(inProcess).addService(new FakeKv()).build().start();
-    gateway = new Gateway(inProcess, metrics, true, 1 << 20);
+    gateway = new Gateway(inProcess, metrics, io.etcsql.server.config.HttpAccess.DEFAULTS, 1 << 20);
     listener = gateway.serverBuilder(new InetSocketAddress("127.0.0.1", 0), ssl).addService(new FakeKv()).build().start();
     return ((InetSocketAddress) listener.getListenSockets().get(0)).getPort();
   }

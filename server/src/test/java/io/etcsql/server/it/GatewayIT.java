@@ -406,4 +406,29 @@ class GatewayIT {
         Http r = curl("POST", "/v3/auth/authenticate", "{\"name\":\"root\",\"password\":\"pw\"}");
         return r.status() == 200 ? r.json().path("token").asText("") : "";
     }
+
+    /** --host-whitelist, --cors and --enable-grpc-gateway=false, on a member of their own. */
+    @Test
+    @Order(10)
+    void hostWhitelistCorsAndTheGatewaySwitch() {
+        String mine = url;
+        try (Cluster c = Cluster.start(1, List.of("--host-whitelist", "localhost,127.0.0.1",
+                "--cors", "http://app.example:8080", "--enable-grpc-gateway=false"))) {
+            url = c.member(0).clientEndpoint();
+            Http rebinding = curl("GET", "/health", null, "-H", "Host: rebind.example:2379");
+            assertEquals(421, rebinding.status(), rebinding::toString);
+            assertTrue(rebinding.body().startsWith("\netcd received your request, but the Host header was unrecognized.\n"),
+                    rebinding.body());
+            assertTrue(rebinding.body().contains("  - e.g. etcd --host-whitelist \"rebind.example\"\n"), rebinding.body());
+            Http allowed = curl("GET", "/health", null, "-H", "Origin: http://app.example:8080");
+            assertEquals(200, allowed.status(), allowed::toString);
+            assertEquals("http://app.example:8080", allowed.headers().get("access-control-allow-origin"));
+            Http other = curl("GET", "/health", null, "-H", "Origin: http://evil.example");
+            assertEquals(null, other.headers().get("access-control-allow-origin"), other::toString);
+            Http noGateway = curl("POST", "/v3/kv/range", "{\"key\":\"Zm9v\"}");
+            assertEquals(404, noGateway.status(), noGateway::toString);
+        } finally {
+            url = mine;
+        }
+    }
 }
