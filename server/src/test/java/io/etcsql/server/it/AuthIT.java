@@ -11,7 +11,6 @@ import io.etcsql.grpcapi.etcdserverpb.WatchGrpc;
 import io.etcsql.grpcapi.etcdserverpb.WatchRequest;
 import io.etcsql.grpcapi.etcdserverpb.WatchResponse;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -41,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Auth and RBAC on three members with the real etcdctl: users, roles, permissions on a key, a prefix and a range,
+ * Auth and RBAC on three members with TLS on client and peer traffic, with the real etcdctl: users, roles, permissions on a key, a prefix and a range,
  * enforcement on reads, writes, txns, watches, leases, lock and election, membership and maintenance, every error
  * as etcd 3.4.23 prints it (run with {@code -Detcsql.it.target=etcd} to check the expectations against it), tokens
  * issued by one member accepted by the others, and the auth store surviving a SIGKILL. The tests run in order on
@@ -58,13 +57,61 @@ class AuthIT {
     static Etcdctl ctl;
     static final List<ManagedChannel> channels = new ArrayList<>();
 
+    static io.etcsql.server.tls.TestPki.Issued ca;
+    static int[] httpsPorts = new int[3];
+
+    /**
+     * Three members with TLS everywhere: every client call below goes to the members' https client
+     * URLs (the harness keeps a plain-text URL beside it for its readiness checks and SQL), and the
+     * members talk to each other over mutual TLS.
+     */
     @BeforeAll
-    static void startCluster() {
-        // SQL is etcsql's own: against etcd there is none to test
+    static void startCluster() throws Exception {
+        io.etcsql.server.tls.TestPki pki = new io.etcsql.server.tls.TestPki(
+                Files.createTempDirectory("authit-pki"));
+        ca = pki.ca("ca");
+        io.etcsql.server.tls.TestPki.Issued server = pki.server("server", "etcd-server", ca);
         // simple tokens die after 8 s unused (etcd's default is 300 s)
-        List<String> ttl = List.of("--auth-token-ttl", "8");
-        cluster = ServerProcess.targetIsEtcd() ? Cluster.start(3, ttl) : Cluster.startWithSql(3, ttl);
-        ctl = cluster.ctl(0);
+        cluster = Cluster.create(3, List.of("--auth-token-ttl", "8"));
+        StringBuilder initial = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            initial.append(i == 0 ? "" : ",").append("n").append(i + 1).append("=https://127.0.0.1:")
+                    .append(cluster.member(i).peerPort());
+        }
+        int[] sqlPorts = new int[3];
+        for (int i = 0; i < 3; i++) {
+            ServerProcess m = cluster.member(i);
+            io.etcsql.server.tls.TestPki.Issued peer = pki.server("peer" + i, "etcd-peer", ca);
+            httpsPorts[i] = ServerProcess.freePort();
+            String peerUrl = "https://127.0.0.1:" + m.peerPort();
+            List<String> f = new ArrayList<>(m.flags());
+            f.addAll(List.of("--listen-client-urls", m.clientEndpoint() + ",https://127.0.0.1:" + httpsPorts[i],
+                    "--cert-file", server.certFile().toString(), "--key-file", server.keyFile().toString(),
+                    "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
+                    "--initial-cluster", initial.toString(),
+                    "--peer-cert-file", peer.certFile().toString(), "--peer-key-file", peer.keyFile().toString(),
+                    "--peer-trusted-ca-file", ca.certFile().toString(), "--peer-client-cert-auth"));
+            if (!ServerProcess.targetIsEtcd()) { // SQL is etcsql's own
+                sqlPorts[i] = ServerProcess.freePort();
+                f.addAll(List.of("--listen-sql-urls", "http://127.0.0.1:" + sqlPorts[i]));
+            }
+            m.setFlags(f);
+        }
+        cluster.startAll();
+        if (!ServerProcess.targetIsEtcd()) {
+            for (int port : sqlPorts) {
+                Jdbc.awaitPort(port, ServerProcess.defaultStartTimeout());
+            }
+        }
+        AuthIT.sqlPorts = sqlPorts;
+        ctl = ctl(0);
+    }
+
+    static int[] sqlPorts;
+
+    /** etcdctl on member {@code i}'s https client URL, trusting the test CA. */
+    static Etcdctl ctl(int i) {
+        return new Etcdctl(List.of("--cacert=" + ca.certFile()), "https://127.0.0.1:" + httpsPorts[i]);
     }
 
     @AfterAll
@@ -76,10 +123,14 @@ class AuthIT {
     }
 
     static ManagedChannel channel(int member) {
-        ManagedChannel c = Grpc.newChannelBuilderForAddress("127.0.0.1", cluster.member(member).clientPort(),
-                InsecureChannelCredentials.create()).build();
-        channels.add(c);
-        return c;
+        try {
+            ManagedChannel c = Grpc.newChannelBuilderForAddress("127.0.0.1", httpsPorts[member],
+                    io.grpc.TlsChannelCredentials.newBuilder().trustManager(ca.certFile().toFile()).build()).build();
+            channels.add(c);
+            return c;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static void fails(String expectedErr, Etcdctl.Result r) {
@@ -291,8 +342,8 @@ class AuthIT {
         Etcdctl.Result changed = ctl.runWithInput("newpw\n", ROOT, "user", "passwd", "alice", "--interactive=false");
         assertEquals("Password updated\n", changed.stdout(), changed::toString);
         fails("Error: etcdserver: authentication failed, invalid user ID or password",
-                cluster.ctl(2).run(ALICE, "get", "/app/config"));
-        assertEquals("/app/config\nv2\n", cluster.ctl(2).ok("--user=alice:newpw", "get", "/app/config"));
+                ctl(2).run(ALICE, "get", "/app/config"));
+        assertEquals("/app/config\nv2\n", ctl(2).ok("--user=alice:newpw", "get", "/app/config"));
         ctl.runWithInput("alicepw\n", ROOT, "user", "passwd", "alice", "--interactive=false");
     }
 
@@ -302,7 +353,7 @@ class AuthIT {
         ServerProcess m = cluster.member(1);
         m.kill();
         m.restart().waitReady(ServerProcess.defaultStartTimeout(), ROOT); // without credentials it is unhealthy
-        Etcdctl on1 = cluster.ctl(1);
+        Etcdctl on1 = ctl(1);
         assertEquals("/app/config\nv2\n", on1.ok(ALICE, "get", "/app/config"));
         fails("Error: etcdserver: permission denied", on1.run(ALICE, "get", "/other/secret"));
         if (!ServerProcess.targetIsEtcd()) {
@@ -317,7 +368,7 @@ class AuthIT {
     @Order(12)
     void sqlRunsWithThePermissionsOfTheEtcdUserOfItsCredentials() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeFalse(ServerProcess.targetIsEtcd(), "SQL is etcsql's");
-        String url = "jdbc:etcsql://127.0.0.1:" + cluster.sqlPort(2);
+        String url = "jdbc:etcsql://127.0.0.1:" + sqlPorts[2];
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, "alice", "alicepw");
              java.sql.Statement st = c.createStatement()) {
             assertEquals(List.of("/app/config"), Jdbc.rows(st.executeQuery("SELECT key FROM kv WHERE key LIKE '/app/c%'")));

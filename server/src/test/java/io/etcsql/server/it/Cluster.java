@@ -90,7 +90,7 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** Starts every member and waits until each answers; on failure closes the cluster (keeping its logs). */
-    private Cluster startAll() {
+    public Cluster startAll() {
         try {
             for (ServerProcess m : members) {
                 m.start();
@@ -111,16 +111,11 @@ public final class Cluster implements AutoCloseable {
      * #sqlPort}).
      */
     public static Cluster startWithSql(int n) {
-        return startWithSql(n, List.of());
-    }
-
-    /** As {@link #startWithSql(int)}, every member also given {@code extraFlags}. */
-    public static Cluster startWithSql(int n, List<String> extraFlags) {
         int[] ports = new int[n];
         for (int i = 0; i < n; i++) {
             ports[i] = ServerProcess.freePort();
         }
-        Cluster c = create(n, extraFlags, i -> List.of("--listen-sql-urls", "http://127.0.0.1:" + ports[i]));
+        Cluster c = create(n, List.of(), i -> List.of("--listen-sql-urls", "http://127.0.0.1:" + ports[i]));
         c.sqlPorts = ports;
         c.startAll();
         // the SQL endpoint starts after the member answers on gRPC

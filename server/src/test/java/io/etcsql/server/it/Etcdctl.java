@@ -24,10 +24,18 @@ public final class Etcdctl {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
     private final String endpoints;
+    /** Global flags given to every run (e.g. --cacert for https endpoints). */
+    private final List<String> flags;
 
     /** @param endpoints one or more client URLs ("http://127.0.0.1:P"), joined with commas */
     public Etcdctl(String... endpoints) {
+        this(List.of(), endpoints);
+    }
+
+    /** etcdctl with {@code flags} before each command's arguments (e.g. {@code --cacert=ca.pem}). */
+    public Etcdctl(List<String> flags, String... endpoints) {
         this.endpoints = String.join(",", endpoints);
+        this.flags = List.copyOf(flags);
     }
 
     public String endpoints() {
@@ -92,6 +100,7 @@ public final class Etcdctl {
         List<String> cmd = new ArrayList<>();
         cmd.add(ETCDCTL);
         cmd.add("--endpoints=" + endpoints);
+        cmd.addAll(flags);
         cmd.addAll(Arrays.asList(args));
         return cmd;
     }
