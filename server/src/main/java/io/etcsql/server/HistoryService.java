@@ -43,7 +43,10 @@ final class HistoryService extends HistoryGrpc.HistoryImplBase {
         throw EtcdError.EMPTY_KEY.exception();
       }
       int limit = request.getLimit() <= 0 ? DEFAULT_PAGE : (int) Math.min(request.getLimit(), MAX_PAGE);
+      io.etcsql.grpcapi.etcsqlpb.AuthHeader who = io.etcsql.server.auth.AuthContext.current();
       return ready(request.getSerializable()).thenApplyAsync(v -> {
+        // history is a read of the range: the same permission as a Range of it
+        io.etcsql.server.auth.Authz.checkRead(node.store().auth(), who, request.getKey(), request.getRangeEnd());
         MvccStore mvcc = node.store().mvcc();
         long current = mvcc.currentRevision();
         MvccStore.ChangesPage page = mvcc.changes(request.getKey(), request.getRangeEnd(), request.getMinRevision(),

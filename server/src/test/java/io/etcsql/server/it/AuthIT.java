@@ -381,6 +381,10 @@ class AuthIT {
             // the audit trail names the user the change was made as
             assertEquals(List.of("alice"), Jdbc.rows(st.executeQuery(
                     "SELECT principal FROM revisions WHERE key = '/app/from-sql'")));
+            // and history outside the user's keys is as closed as their current values
+            java.sql.SQLException history = assertThrows(java.sql.SQLException.class,
+                    () -> Jdbc.rows(st.executeQuery("SELECT value FROM revisions WHERE key = '/other/secret'")));
+            assertTrue(String.valueOf(history.getMessage()).contains("etcdserver: permission denied"), history::toString);
         }
         assertEquals("", ctl.ok(ROOT, "get", "/other/from-sql"));
         // without credentials, or with wrong ones: HTTP 401 (clients send credentials only when challenged)
