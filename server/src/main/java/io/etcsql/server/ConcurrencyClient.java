@@ -52,18 +52,10 @@ final class ConcurrencyClient {
   private final QuotaGuard quota;
   private final int maxTxnOps;
   private final Executor reads;
-  /** Whom the reads and writes act for (its permissions apply). */
-  private final io.etcsql.grpcapi.etcsqlpb.AuthHeader caller;
 
   /** @param reads runs reads and the steps that follow a watch callback (never a delivery thread) */
   ConcurrencyClient(RaftNode node, Proposer proposer, ResponseHeaders headers, QuotaGuard quota,
       int maxTxnOps, Executor reads) {
-    this(node, proposer, headers, quota, maxTxnOps, reads, io.etcsql.grpcapi.etcsqlpb.AuthHeader.getDefaultInstance());
-  }
-
-  private ConcurrencyClient(RaftNode node, Proposer proposer, ResponseHeaders headers, QuotaGuard quota,
-      int maxTxnOps, Executor reads, io.etcsql.grpcapi.etcsqlpb.AuthHeader caller) {
-    this.caller = caller;
     this.node = node;
     this.proposer = proposer;
     this.headers = headers;
@@ -77,8 +69,7 @@ final class ConcurrencyClient {
    * servers act with their caller's token: its permissions apply to every step, on any thread.
    */
   ConcurrencyClient forCurrentCaller() {
-    return new ConcurrencyClient(node, proposer.forCurrentCaller(), headers, quota, maxTxnOps, reads,
-        io.etcsql.server.auth.AuthContext.current());
+    return new ConcurrencyClient(node, proposer.forCurrentCaller(), headers, quota, maxTxnOps, reads);
   }
 
   ResponseHeaders headers() {
@@ -134,7 +125,8 @@ final class ConcurrencyClient {
   CompletableFuture<RangeResponse> range(RangeRequest request) {
     RequestChecks.checkRange(request);
     return node.readBarrier().thenApplyAsync(v -> {
-      io.etcsql.server.auth.Authz.checkRead(node.store().auth(), caller, request.getKey(), request.getRangeEnd());
+      io.etcsql.server.auth.Authz.checkRead(node.store().auth(), proposer.caller(), request.getKey(),
+          request.getRangeEnd());
       RangeResponse r = node.store().range(request);
       return r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build();
     }, reads);

@@ -58,9 +58,14 @@ final class Proposer {
     return new Proposer(node, maxRequestBytes, pending, failed, AuthContext.current());
   }
 
+  /** Who the client requests proposed here act for. */
+  AuthHeader caller() {
+    return caller != null ? caller : AuthContext.current();
+  }
+
   /** A client request: carries who asks (checked when applied, and recorded as the principal). */
   private ReplicatedCommand.Builder request() {
-    AuthHeader who = caller != null ? caller : AuthContext.current();
+    AuthHeader who = caller();
     return ReplicatedCommand.newBuilder().setAuth(who).setPrincipal(who.getUsername());
   }
 

@@ -78,13 +78,13 @@ public final class AuthInterceptor implements ServerInterceptor {
     if (who == null) {
       return next.startCall(call, headers);
     }
-    java.util.function.Supplier<AuthHeader> again = againFor(headers, who);
+    java.util.function.Supplier<AuthHeader> again = againFor(token, who);
     return Contexts.interceptCall(Context.current().withValue(AuthContext.KEY, who).withValue(AuthContext.AGAIN, again),
         call, headers, next);
   }
 
-  private java.util.function.Supplier<AuthHeader> againFor(Metadata headers, AuthHeader first) {
-    String token = headers.get(TOKEN) != null ? headers.get(TOKEN) : headers.get(AUTHORIZATION);
+  /** Resolves the call's credentials again: the token it came with, else its certificate's name. */
+  private java.util.function.Supplier<AuthHeader> againFor(String token, AuthHeader first) {
     if (token == null) { // a certificate's name: checked as of the store's current revision
       return () -> first.toBuilder().setAuthRevision(store.revision()).build();
     }
