@@ -34,6 +34,7 @@ import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -379,6 +380,53 @@ public final class RaftNode implements Closeable {
   /** Sends a command to the leader; completes with the reply once the leader applied it. */
   private CompletableFuture<RaftClientReply> send(ReplicatedCommand command) {
     Message msg = Message.valueOf(ByteString.copyFrom(command.toByteArray()));
+    if (isLeader()) {
+      return submitToSelf(msg);
+    }
+    return sendThroughClient(msg);
+  }
+
+  /**
+   * The leader's own proposals go straight to its Raft server, in process: no client channel,
+   * no thread blocked per proposal. The answer is handed to the proposal pool so that the apply
+   * thread, which completes it, goes on applying. A leader that is not ready yet (its first entry
+   * of the term not committed) has not appended the command: it goes the client's way, which
+   * waits for a leader. A leader that stepped down may have appended it, and the next leader may
+   * commit it: it is not sent again but fails with etcd's "leader changed", as etcd does for
+   * proposals pending when leadership changes.
+   */
+  private CompletableFuture<RaftClientReply> submitToSelf(Message msg) {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClientId)
+        .setServerId(selfId)
+        .setGroupId(group.getGroupId())
+        .setCallId(CallId.getAndIncrement())
+        .setMessage(msg)
+        .setType(RaftClientRequest.writeRequestType())
+        .setTimeoutMs(config.requestTimeoutMs())
+        .build();
+    CompletableFuture<RaftClientReply> submitted;
+    try {
+      submitted = server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      submitted = CompletableFuture.failedFuture(e);
+    }
+    return submitted.thenComposeAsync(reply -> {
+      if (reply.isSuccess()) {
+        return CompletableFuture.completedFuture(reply);
+      }
+      if (reply.getException() instanceof LeaderNotReadyException) {
+        return sendThroughClient(msg);
+      }
+      if (reply.getNotLeaderException() != null) {
+        return CompletableFuture.failedFuture(EtcdError.LEADER_CHANGED.exception());
+      }
+      return CompletableFuture.completedFuture(reply);
+    }, proposals);
+  }
+
+  /** A proposal of a member that is not the leader: Ratis' client forwards it to the leader. */
+  private CompletableFuture<RaftClientReply> sendThroughClient(Message msg) {
     // Ratis' ordered async stream can stay closed after a NotLeader reply; blocking sends are
     // independent requests (each with its own retries), run on a bounded pool.
     long start = System.nanoTime();
