@@ -259,18 +259,39 @@ final class KvStateMachine extends BaseStateMachine {
 
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
-    ReplicatedCommand cmd = ReplicatedCommand.parseFrom(request.getMessage().getContent().asReadOnlyByteBuffer());
+    ByteString proposed = request.getMessage().getContent();
+    ReplicatedCommand cmd = ReplicatedCommand.parseFrom(proposed.asReadOnlyByteBuffer());
     // commit times never go back along the log, even when a new leader's clock is behind
     long stamp = lastCommitTime.accumulateAndGet(System.currentTimeMillis(), Math::max);
-    ReplicatedCommand.Builder b = cmd.toBuilder().setCommittedAtUnixMs(stamp);
+    ByteString logData;
     if (cmd.hasLeaseGrant() && cmd.getLeaseGrant().getID() == 0) {
+      ReplicatedCommand.Builder b = cmd.toBuilder().setCommittedAtUnixMs(stamp);
       b.getLeaseGrantBuilder().setID(newLeaseId());
+      logData = ByteString.copyFrom(b.build().toByteArray());
+    } else {
+      // a parser keeps the last value of a scalar field: the stamp appended to the proposed bytes
+      // sets committed_at_unix_ms without encoding the whole command again
+      logData = proposed.concat(ByteString.copyFrom(stampField(stamp)));
     }
     return TransactionContext.newBuilder()
         .setStateMachine(this)
         .setClientRequest(request)
-        .setLogData(ByteString.copyFrom(b.build().toByteArray()))
+        .setLogData(logData)
         .build();
+  }
+
+  /** The encoded field {@code committed_at_unix_ms = stamp} of a ReplicatedCommand. */
+  static byte[] stampField(long stamp) {
+    int field = ReplicatedCommand.COMMITTED_AT_UNIX_MS_FIELD_NUMBER;
+    byte[] out = new byte[com.google.protobuf.CodedOutputStream.computeInt64Size(field, stamp)];
+    com.google.protobuf.CodedOutputStream o = com.google.protobuf.CodedOutputStream.newInstance(out);
+    try {
+      o.writeInt64(field, stamp);
+      o.checkNoSpaceLeft();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return out;
   }
 
   private long newLeaseId() {

@@ -90,10 +90,15 @@ public final class MetaStore implements Closeable {
 
   public void setPending(byte[] undo) {
     meta.put(PENDING, undo);
+    pendingStored = true;
   }
 
+  /** Removes the undo record (a lookup only if one was written since the last removal). */
   public void clearPending() {
-    meta.remove(PENDING);
+    if (pendingStored) {
+      meta.remove(PENDING);
+      pendingStored = false;
+    }
   }
 
   private static final String MEMBER_PREFIX = "member/";
@@ -168,6 +173,9 @@ public final class MetaStore implements Closeable {
   private static final byte[] ALARMS = "alarms".getBytes(StandardCharsets.UTF_8);
 
   /** The active alarms, encoded as an {@code etcdserverpb.AlarmResponse} (alarms only), or null. */
+  /** Whether an undo record may be stored (true until the first removal after opening). */
+  private boolean pendingStored = true;
+
   public byte[] alarms() {
     return meta.get(ALARMS);
   }
