@@ -204,8 +204,9 @@ final class Applier {
   }
 
   private PutResponse doPut(WriteTxn txn, PutRequest p) {
-    KeyValue prev = txn.get(p.getKey());
     boolean ignore = p.getIgnoreValue() || p.getIgnoreLease();
+    // the previous value is read only when the request needs it
+    KeyValue prev = p.getIgnoreValue() || p.getPrevKv() ? txn.get(p.getKey()) : txn.getWithoutValue(p.getKey());
     if (ignore || p.getPrevKv()) {
       ops.range(); // etcd's Put reads the previous pair first
     }
@@ -215,7 +216,7 @@ final class Applier {
     ByteString value = p.getIgnoreValue() ? prev.getValue() : p.getValue();
     ops.put(p.getKey().size() + value.size());
     long lease = p.getIgnoreLease() ? prev.getLease() : p.getLease();
-    txn.put(p.getKey(), value, lease);
+    txn.put(p.getKey(), value, lease, prev);
     lessor.attach(p.getKey(), prev == null ? 0 : prev.getLease(), lease);
     PutResponse.Builder resp = PutResponse.newBuilder().setHeader(header(txn.revision()));
     if (p.getPrevKv() && prev != null) {

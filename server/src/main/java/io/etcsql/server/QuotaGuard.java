@@ -20,6 +20,11 @@ import org.slf4j.LoggerFactory;
  * <p>The size compared is the bytes the stored data takes ({@link
  * io.etcsql.kvstore.KvStore#sizeInUse()}), not the files' allocated size: Chronicle Map files are
  * preallocated and sparse, so their length says little about how much data they hold.
+ *
+ * <p>Adding that size up walks the meta store, too slow for every write: a request is admitted on
+ * a size read at most {@value #SIZE_REFRESH_MS} ms ago when even that size plus {@value
+ * #SIZE_SLACK} bytes leaves room for it (etcd's own backend size is as stale: it grows when bbolt
+ * commits, every 100 ms); nearer the quota the size is added up for each request.
  */
 final class QuotaGuard {
   private static final Logger LOG = LoggerFactory.getLogger(QuotaGuard.class);
@@ -28,6 +33,10 @@ final class QuotaGuard {
   private final Proposer proposer;
   private final Supplier<Long> selfId;
   private final QuotaCost quota;
+  static final long SIZE_REFRESH_MS = 100;
+  static final long SIZE_SLACK = 64L * 1024 * 1024;
+  private volatile long recentSize;
+  private volatile long recentSizeNanos = System.nanoTime() - 2 * SIZE_REFRESH_MS * 1_000_000;
 
   QuotaGuard(RaftNode node, Proposer proposer, Supplier<Long> selfId, long quotaBackendBytes) {
     this.node = node;
@@ -45,8 +54,17 @@ final class QuotaGuard {
    * Runs {@code write} if {@code request} fits the quota; otherwise raises NOSPACE (replicated)
    * and fails with {@link EtcdError#NO_SPACE}.
    */
+  private long recentSize() {
+    long now = System.nanoTime();
+    if (now - recentSizeNanos > SIZE_REFRESH_MS * 1_000_000) {
+      recentSize = node.store().sizeInUse();
+      recentSizeNanos = now;
+    }
+    return recentSize;
+  }
+
   <T> CompletableFuture<T> admit(Object request, Supplier<CompletableFuture<T>> write) {
-    if (quota.available(request, node.store().sizeInUse())) {
+    if (quota.available(request, recentSize() + SIZE_SLACK) || quota.available(request, node.store().sizeInUse())) {
       return write.get();
     }
     ReplicatedCommand alarm = ReplicatedCommand.newBuilder().setAlarm(AlarmRequest.newBuilder()

@@ -90,7 +90,9 @@ final class RequestDecoding {
           return refuse(Status.RESOURCE_EXHAUSTED.withDescription(String.format(
               "grpc: received message larger than max (%d vs. %d)", size, limit)));
         }
-        byte[] bytes = in.readAllBytes();
+        // a known length (gRPC's whole-message streams) is read into one array of that size;
+        // readAllBytes would grow and copy chunks of 8 KiB and more for every request
+        byte[] bytes = size >= 0 ? in.readNBytes(size) : in.readAllBytes();
         if (bytes.length > limit) {
           return refuse(Status.RESOURCE_EXHAUSTED.withDescription(String.format(
               "grpc: received message larger than max (%d vs. %d)", bytes.length, limit)));

@@ -69,6 +69,14 @@ public final class WriteTxn {
     return store.get(key, viewRevision(), true, this);
   }
 
+  /**
+   * The key's current KeyValue as this transaction sees it without its value (revisions,
+   * version, lease: what a put needs), or null if it does not exist.
+   */
+  public KeyValue getWithoutValue(ByteString key) {
+    return store.get(key, viewRevision(), false, this);
+  }
+
   /** Keys in the range that exist as this transaction sees them, in key order. */
   public List<ByteString> liveKeys(ByteString key, ByteString rangeEnd) {
     return store.liveKeys(key, rangeEnd, viewRevision());
@@ -81,6 +89,16 @@ public final class WriteTxn {
    */
   public KeyValue put(ByteString key, ByteString value, long lease) {
     KeyValue prev = get(key);
+    put(key, value, lease, prev);
+    return prev;
+  }
+
+  /**
+   * Puts {@code value} at {@code key} with {@code lease}, given the key's current KeyValue as
+   * this transaction sees it ({@link #get} or {@link #getWithoutValue}; null if it does not
+   * exist), so that a caller who read it already does not read it again.
+   */
+  public void put(ByteString key, ByteString value, long lease, KeyValue prev) {
     long rev = revision();
     int sub = records.size();
     long create = prev == null ? rev : prev.getCreateRevision();
@@ -90,7 +108,6 @@ public final class WriteTxn {
     records.add(rec);
     store.index.getOrCreate(key).put(rev, sub);
     events.add(MvccStore.toEvent(rec, rev));
-    return prev;
   }
 
   /**
