@@ -8,7 +8,7 @@
 #   benchmarks/load.sh txn-put --clients 100 --key-space-size 100000 --val-size 256
 #   benchmarks/load.sh watch-latency --watchers 100 --streams 10 --conns 10 --rate 100 --total 1000
 #   benchmarks/load.sh lease-keepalive --clients 100 [--stream=false]
-# LOAD_JAVA_OPTS overrides the JVM options (default -Xmx1g).
+# LOAD_JAVA_OPTS overrides the JVM options (default -Xmx1g -XX:+UseParallelGC).
 set -e
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 JAR="$HERE/benchmarks/target/benchmarks-0.1.0-SNAPSHOT.jar"
@@ -16,4 +16,4 @@ if [ ! -f "$JAR" ] || [ ! -d "$HERE/benchmarks/target/lib" ] || [ -n "$LOAD_BUIL
   (cd "$HERE" && mvn -o -q -B package -DskipTests -pl benchmarks -am >&2)
 fi
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-exec "$JAVA" ${LOAD_JAVA_OPTS:--Xmx1g} -cp "$JAR:$HERE/benchmarks/target/lib/*" io.etcsql.bench.load.LoadMain "$@"
+exec "$JAVA" ${LOAD_JAVA_OPTS:--Xmx1g -XX:+UseParallelGC} -cp "$JAR:$HERE/benchmarks/target/lib/*" io.etcsql.bench.load.LoadMain "$@"

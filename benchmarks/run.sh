@@ -7,10 +7,13 @@
 #
 #   benchmarks/run.sh [--scale 1] [--members 1|3|both] [--targets etcd,etcsql]
 #                     [--only put,range,txn-put,watch-latency,lease-keepalive] [--results FILE]
-#                     [--base-port 23790] [--no-build]
+#                     [--append] [--base-port 23790] [--no-build]
 #
 # --scale multiplies every total (0.05 for a quick check; 1 takes about 15-20 minutes).
-# --only takes bench names or cell names ("put 10/100"), comma separated.
+# --only takes bench names or cell names ("put 10/100"), comma separated. --append adds to an
+# existing --results file (a later line replaces an earlier one of the same cell, target and
+# member count in the table), e.g. to rerun etcsql only after a change.
+# The load tool runs with LOAD_JAVA_OPTS (default -Xmx1g -XX:+UseParallelGC).
 # etcsql runs with its launcher's default JVM options (-Xmx1g) unless ETCSQL_JAVA_OPTS is set.
 # Only one server runs at a time; all are killed on exit. Keep the machine otherwise idle.
 set -euo pipefail
@@ -23,10 +26,11 @@ ONLY=""
 RESULTS=""
 BASE_PORT=23790
 BUILD=1
+APPEND=0
 ETCD_BIN=${ETCD_BIN:-/usr/bin/etcd}
 ETCDCTL_BIN=${ETCDCTL_BIN:-/usr/bin/etcdctl}
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) SCALE=$2; shift 2 ;;
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
     --results) RESULTS=$2; shift 2 ;;
     --base-port) BASE_PORT=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --append) APPEND=1; shift ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown option $1" >&2; usage ;;
   esac
@@ -51,7 +56,8 @@ CP="$HERE/benchmarks/target/benchmarks-0.1.0-SNAPSHOT.jar:$HERE/benchmarks/targe
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/etcsql-run-XXXXXX")
 RESULTS=${RESULTS:-$WORK/results.jsonl}
-: > "$RESULTS"
+[ "$APPEND" = 1 ] || : > "$RESULTS"
+LOAD_JAVA_OPTS=${LOAD_JAVA_OPTS:--Xmx1g -XX:+UseParallelGC}
 PIDS=()
 DIRS=()
 
@@ -156,7 +162,7 @@ cell() {
   selected "$name" "$1" || return 0
   local warm=$(( total / 10 )) line
   echo "  $TARGET/$N: $name (total $total)" >&2
-  line=$(timeout 900 java -Xmx1g -cp "$CP" io.etcsql.bench.load.LoadMain "$@" --endpoints="$ENDPOINTS" \
+  line=$(timeout 900 java $LOAD_JAVA_OPTS -cp "$CP" io.etcsql.bench.load.LoadMain "$@" --endpoints="$ENDPOINTS" \
     --total "$total" --warmup-total "$warm" --target "$TARGET" --label members="$N" --label "cell=$name" \
     2>>"$WORK/load.log" | tail -1) || true
   if [ -z "$line" ]; then

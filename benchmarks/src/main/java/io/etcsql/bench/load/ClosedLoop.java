@@ -43,6 +43,8 @@ final class ClosedLoop {
   });
   private long nextSlot;
   private volatile long measureStart;
+  private volatile long measureCpuStart;
+  private long cpuNanos;
 
   ClosedLoop(int clients, long warmup, long total, long rate, Workload workload, Results results) {
     this.clients = clients;
@@ -57,11 +59,13 @@ final class ClosedLoop {
   /** Runs every request; returns the seconds from the first recorded request to the last answer. */
   double run() throws InterruptedException {
     measureStart = System.nanoTime();
+    measureCpuStart = LoadMain.cpuNanos();
     for (int c = 0; c < clients; c++) {
       issue(c);
     }
     finished.await();
     long end = System.nanoTime();
+    cpuNanos = LoadMain.cpuNanos() - measureCpuStart;
     scheduler.shutdownNow();
     return (end - measureStart) / 1e9;
   }
@@ -74,6 +78,7 @@ final class ClosedLoop {
     }
     if (seq == warmup && warmup > 0) {
       measureStart = System.nanoTime();
+      measureCpuStart = LoadMain.cpuNanos();
     }
     long delay = reserve();
     if (delay > 0) {
@@ -81,6 +86,11 @@ final class ClosedLoop {
     } else {
       send(client, seq);
     }
+  }
+
+  /** CPU time of this process (all its threads) from the first recorded request to the end of the run. */
+  long cpuNanos() {
+    return cpuNanos;
   }
 
   /** Nanoseconds to wait before the next request may go (0 without a rate). */

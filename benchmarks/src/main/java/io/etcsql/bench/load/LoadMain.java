@@ -35,6 +35,15 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LoadMain {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String USAGE = """
+      usage: load.sh COMMAND [ARGS] [flags]; prints one line of JSON
+        put              --key-size 8 --val-size 8 --key-space-size 1 [--sequential-keys]
+        range KEY [END]  --consistency l|s [--prefill --val-size N]  (prefill: put KEY first)
+        txn-put          compare mod_revision then put; --key-size --val-size --key-space-size
+        watch-latency    --watchers 100 --streams CONNS --rate 100 (puts/s; or --put-rate) --wait-timeout 10s
+        lease-keepalive  --stream=true|false --ttl 100
+      common: --endpoints 127.0.0.1:2379 --conns 1 --clients 1 --total 10000 --rate 0 (unlimited)
+              --warmup-total 0 --dial-timeout 10s --request-timeout 0 --target NAME --label k=v""";
 
   private LoadMain() {
   }
@@ -43,7 +52,11 @@ public final class LoadMain {
     Map<String, Object> line = new LinkedHashMap<>();
     int exit = 0;
     try {
-      LoadOptions o = new LoadOptions(argv);
+      LoadOptions o = new LoadOptions(argv.length == 0 ? new String[] {"--help"} : argv);
+      if (o.bench.equals("--help") || o.bool("help", false)) {
+        System.err.println(USAGE);
+        System.exit(0);
+      }
       line.put("bench", o.bench);
       if (o.has("target")) {
         line.put("target", o.string("target", ""));
@@ -63,7 +76,8 @@ public final class LoadMain {
     System.exit(exit);
   }
 
-  private static long cpuNanos() {
+  /** CPU time consumed by this process so far (all threads). */
+  static long cpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
         .getOperatingSystemMXBean()).getProcessCpuTime();
   }
@@ -85,6 +99,7 @@ public final class LoadMain {
     line.put("total", total);
     double seconds;
     long cpuStart;
+    ClosedLoop loop = null;
     switch (o.bench) {
       case "put", "range", "txn-put", "lease-keepalive", "watch-latency" -> {
       }
@@ -107,8 +122,9 @@ public final class LoadMain {
       switch (o.bench) {
         case "put" -> {
           Keys keys = new Keys(keySize, o.positiveInt("key-space-size", 1), o.bool("sequential-keys", false));
-          seconds = new ClosedLoop(clients, warmup, total, rate,
-              new PutWorkload(c, keys, Keys.randomBytes(valSize), timeout), results).run();
+          loop = new ClosedLoop(clients, warmup, total, rate,
+              new PutWorkload(c, keys, Keys.randomBytes(valSize), timeout), results);
+          seconds = loop.run();
           extra.put("key_size", keySize);
           extra.put("val_size", valSize);
           extra.put("key_space_size", keys.size());
@@ -124,7 +140,8 @@ public final class LoadMain {
                 .put(PutRequest.newBuilder().setKey(key).setValue(Keys.randomBytes(valSize)).build());
           }
           RangeWorkload w = new RangeWorkload(c, req.build(), timeout);
-          seconds = new ClosedLoop(clients, warmup, total, rate, w, results).run();
+          loop = new ClosedLoop(clients, warmup, total, rate, w, results);
+          seconds = loop.run();
           extra.put("consistency", consistency);
           extra.put("kvs", w.lastCount.get());
         }
@@ -132,7 +149,8 @@ public final class LoadMain {
           Keys keys = new Keys(keySize, o.positiveInt("key-space-size", 1), o.bool("sequential-keys", false));
           TxnPutWorkload w = new TxnPutWorkload(c, keys, Keys.randomBytes(valSize), timeout);
           w.seed(c);
-          seconds = new ClosedLoop(clients, warmup, total, rate, w, results).run();
+          loop = new ClosedLoop(clients, warmup, total, rate, w, results);
+          seconds = loop.run();
           extra.put("succeeded", w.succeeded.sum());
           extra.put("failed_compares", w.failedCompares.sum());
           extra.put("key_space_size", keys.size());
@@ -141,7 +159,8 @@ public final class LoadMain {
           boolean stream = o.bool("stream", true);
           LeaseKeepAliveWorkload w = new LeaseKeepAliveWorkload(c, clients, stream);
           w.grant(c, o.positiveInt("ttl", 100));
-          seconds = new ClosedLoop(clients, warmup, total, rate, w, results).run();
+          loop = new ClosedLoop(clients, warmup, total, rate, w, results);
+          seconds = loop.run();
           w.close();
           w.revoke(c);
           extra.put("stream", stream);
@@ -162,7 +181,8 @@ public final class LoadMain {
     }
     line.putAll(results.fields(seconds));
     line.putAll(extra);
-    // CPU the load tool took from connected to done (JVM start excluded): it shares the machine
-    line.put("client_cpu_s", Results.round((cpuNanos() - cpuStart) / 1e9));
+    // CPU the load tool took while measuring (watch-latency: from connected to done): it shares
+    // the machine with the servers
+    line.put("client_cpu_s", Results.round((loop != null ? loop.cpuNanos() : cpuNanos() - cpuStart) / 1e9));
   }
 }

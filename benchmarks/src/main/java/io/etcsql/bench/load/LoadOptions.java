@@ -24,11 +24,8 @@ final class LoadOptions {
   final Map<String, String> labels = new LinkedHashMap<>();
 
   LoadOptions(String[] argv) {
-    if (argv.length == 0) {
-      throw new IllegalArgumentException("missing subcommand: put, range, txn-put, watch-latency or lease-keepalive");
-    }
     bench = argv[0];
-    for (int i = 1; i < argv.length; i++) {
+    for (int i = bench.startsWith("--") ? 0 : 1; i < argv.length; i++) {
       String a = argv[i];
       if (!a.startsWith("--")) {
         args.add(a);
