@@ -635,6 +635,20 @@ public final class RaftNode implements Closeable {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
     Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
+    if (isLeader() && !leaderLeaseLost()) {
+      // the leader answers itself, as etcd's leader renews a lease in memory once it has applied
+      // what it committed (waitAppliedIndex): no ReadIndex round, no client channel to itself
+      long committed = division().getRaftLog().getLastCommittedIndex();
+      return bounded(stateMachine.whenApplied(committed)
+          .thenCompose(v -> stateMachine.query(msg))
+          .thenApply(reply -> {
+            try {
+              return LeaderQueryResult.parseFrom(reply.getContent().asReadOnlyByteBuffer());
+            } catch (IOException e) {
+              throw new CompletionException(e);
+            }
+          }));
+    }
     return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
       check(reply);
       try {
