@@ -13,12 +13,15 @@
 # --only takes bench names or cell names ("put 10/100"), comma separated. --append adds to an
 # existing --results file (a later line replaces an earlier one of the same cell, target and
 # member count in the table), e.g. to rerun etcsql only after a change.
+# ETCSQL_HOME=<another built checkout> measures that build instead of this one (before/after runs).
 # The load tool runs with LOAD_JAVA_OPTS (default -Xmx1g -XX:+UseParallelGC).
 # etcsql runs with its launcher's default JVM options (-Xmx1g) unless ETCSQL_JAVA_OPTS is set.
 # Only one server runs at a time; all are killed on exit. Keep the machine otherwise idle.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+# the etcsql build measured: this checkout unless ETCSQL_HOME names another (built) one
+ETCSQL_HOME=${ETCSQL_HOME:-$HERE}
 SCALE=1
 MEMBERS=both
 TARGETS=etcd,etcsql
@@ -107,7 +110,7 @@ start_cluster() {
     mkdir -p "$dir"
     DIRS+=("$dir/data")
     if [ "$target" = etcsql ]; then
-      bin="$HERE/bin/etcsql"
+      bin="$ETCSQL_HOME/bin/etcsql"
       extra=(--listen-sql-urls="http://127.0.0.1:$((BASE_PORT + 200 + i))")
     fi
     (cd "$dir" && exec env -u ETCDCTL_API "$bin" --name "m$i" --data-dir "$dir/data" \
@@ -208,7 +211,7 @@ echo "- date: $START; scale $SCALE"
 echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
   "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 echo "- Java: $(java -version 2>&1 | head -1); etcd: $("$ETCD_BIN" --version | head -1)"
-echo "- etcsql: commit $(git -C "$HERE" rev-parse --short HEAD)$(git -C "$HERE" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), ETCSQL_JAVA_OPTS=${ETCSQL_JAVA_OPTS:-default (-Xmx1g)}"
+echo "- etcsql: commit $(git -C "$ETCSQL_HOME" rev-parse --short HEAD)$(git -C "$ETCSQL_HOME" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), ETCSQL_JAVA_OPTS=${ETCSQL_JAVA_OPTS:-default (-Xmx1g)}"
 echo "- results: $RESULTS"
 echo
 java -cp "$CP" io.etcsql.bench.load.ResultsTable "$RESULTS"
