@@ -64,6 +64,8 @@ import org.slf4j.LoggerFactory;
 public final class RaftNode implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
   private static final int PROPOSAL_THREADS = 128;
+  /** Entries of grouped proposals a member replicates at a time (see {@link ProposalBatcher}). */
+  private static final int BATCHES_IN_FLIGHT = 4;
   private static final ReplicatedCommand READ_BARRIER = ReplicatedCommand.newBuilder()
       .setReadBarrier(io.etcsql.grpcapi.etcsqlpb.ReadBarrier.getDefaultInstance()).build();
   private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -89,6 +91,8 @@ public final class RaftNode implements Closeable {
   private final java.util.concurrent.atomic.AtomicLong slowReadIndexes = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong readIndexesFailed = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.ExecutorService proposals;
+  /** Groups concurrent Put, DeleteRange and Txn proposals into entries. */
+  private final ProposalBatcher batcher;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
   private ReplicationWatchdog watchdog;
@@ -143,6 +147,7 @@ public final class RaftNode implements Closeable {
           t.setDaemon(true);
           return t;
         });
+    this.batcher = new ProposalBatcher(this::replicate, proposals, BATCHES_IN_FLIGHT, 512, config.maxRequestBytes());
     for (RaftPeer peer : peers) {
       // one client per peer, each first trying that peer as the leader: a proposal goes to the
       // client of the leader this member knows, so no request waits on a dead leader guess
@@ -367,14 +372,19 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    return bounded(send(command).thenApply(reply -> {
+    return bounded(ProposalBatcher.batchable(command) ? batcher.propose(command) : replicate(command));
+  }
+
+  /** Replicates one entry; completes with what applying it produced. */
+  private CompletableFuture<CommandResult> replicate(ReplicatedCommand command) {
+    return send(command).thenApply(reply -> {
       check(reply);
       try {
         return CommandResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    }));
+    });
   }
 
   /** Sends a command to the leader; completes with the reply once the leader applied it. */

@@ -174,14 +174,15 @@ public final class KvStore implements Closeable {
         return CommandResult.getDefaultInstance();
       }
       CommandResult result;
-      try {
-        result = applier.apply(index, cmd);
-      } catch (EtcdException e) {
-        result = CommandResult.newBuilder()
-            .setError(ApplyError.newBuilder().setCode(e.error().name()).setMessage(e.error().message()))
-            .build();
-      } finally {
-        ops.endTxn(); // the command's last mvcc transaction ends, failed or not
+      if (cmd.hasBatch()) {
+        cmd.getBatch().getCommandsList().forEach(KvStore::checkBatched); // before any change
+        io.etcsql.grpcapi.etcsqlpb.BatchResult.Builder results = io.etcsql.grpcapi.etcsqlpb.BatchResult.newBuilder();
+        for (ReplicatedCommand one : cmd.getBatch().getCommandsList()) {
+          results.addResults(applyOne(index, batched(one, cmd.getCommittedAtUnixMs())));
+        }
+        result = CommandResult.newBuilder().setBatch(results).build();
+      } else {
+        result = applyOne(index, cmd);
       }
       switch (cmd.getRequestCase()) {
         case MEMBER_BOOTSTRAP, MEMBER_ATTRIBUTES, MEMBER_CHANGE -> refreshMembers();
@@ -193,6 +194,31 @@ public final class KvStore implements Closeable {
       appliedIndex = index;
       return result;
     }
+  }
+
+  private CommandResult applyOne(long index, ReplicatedCommand cmd) {
+    try {
+      return applier.apply(index, cmd);
+    } catch (EtcdException e) {
+      return CommandResult.newBuilder()
+          .setError(ApplyError.newBuilder().setCode(e.error().name()).setMessage(e.error().message()))
+          .build();
+    } finally {
+      ops.endTxn(); // the command's last mvcc transaction ends, failed or not
+    }
+  }
+
+  /** Only Put, DeleteRange and Txn are batched (see the Batch message): anything else is a corrupt log. */
+  private static void checkBatched(ReplicatedCommand one) {
+    switch (one.getRequestCase()) {
+      case PUT, DELETE_RANGE, TXN -> { }
+      default -> throw new IllegalArgumentException("a " + one.getRequestCase() + " command in a batch");
+    }
+  }
+
+  /** A command of a batch, with the batch's commit time. */
+  private static ReplicatedCommand batched(ReplicatedCommand one, long committedAt) {
+    return one.getCommittedAtUnixMs() == committedAt ? one : one.toBuilder().setCommittedAtUnixMs(committedAt).build();
   }
 
   /** Records that a Raft entry with no key-value effect (configuration, no-op) was applied. */
