@@ -17,7 +17,7 @@ import java.util.function.Function;
  * A lone proposal therefore leaves at once; under load each entry carries many, so Ratis' work
  * per entry (request, retry cache, pending request, log entry, apply call, reply) is shared.
  *
- * <p>Only Put, DeleteRange and Txn are batched (see {@link #batchable}); every proposal gets its own
+ * <p>Only Put, DeleteRange and Txn are batched ({@link io.etcsql.kvstore.KvStore#batchable}); every proposal gets its own
  * result, in order. A failed entry fails each of its proposals with the same error.
  */
 final class ProposalBatcher {
@@ -43,14 +43,6 @@ final class ProposalBatcher {
     this.maxInFlight = maxInFlight;
     this.maxCommands = maxCommands;
     this.maxBytes = maxBytes;
-  }
-
-  /** Whether a command may share an entry with others (see the Batch message). */
-  static boolean batchable(ReplicatedCommand command) {
-    return switch (command.getRequestCase()) {
-      case PUT, DELETE_RANGE, TXN -> true;
-      default -> false;
-    };
   }
 
   /** Proposes {@code command}; completes with its own result once its entry was applied here. */

@@ -372,7 +372,7 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    return bounded(ProposalBatcher.batchable(command) ? batcher.propose(command) : replicate(command));
+    return bounded(KvStore.batchable(command) ? batcher.propose(command) : replicate(command));
   }
 
   /** Replicates one entry; completes with what applying it produced. */
@@ -406,22 +406,7 @@ public final class RaftNode implements Closeable {
    * proposals pending when leadership changes.
    */
   private CompletableFuture<RaftClientReply> submitToSelf(Message msg) {
-    RaftClientRequest request = RaftClientRequest.newBuilder()
-        .setClientId(localClientId)
-        .setServerId(selfId)
-        .setGroupId(group.getGroupId())
-        .setCallId(CallId.getAndIncrement())
-        .setMessage(msg)
-        .setType(RaftClientRequest.writeRequestType())
-        .setTimeoutMs(config.requestTimeoutMs())
-        .build();
-    CompletableFuture<RaftClientReply> submitted;
-    try {
-      submitted = server.submitClientRequestAsync(request);
-    } catch (IOException e) {
-      submitted = CompletableFuture.failedFuture(e);
-    }
-    return submitted.thenComposeAsync(reply -> {
+    return submitLocally(msg, RaftClientRequest.writeRequestType()).thenComposeAsync(reply -> {
       if (reply.isSuccess()) {
         return CompletableFuture.completedFuture(reply);
       }
@@ -561,13 +546,18 @@ public final class RaftNode implements Closeable {
    * until this member has applied that far.
    */
   private CompletableFuture<RaftClientReply> localReadIndex() {
+    return submitLocally(Message.EMPTY, RaftClientRequest.readRequestType());
+  }
+
+  /** A client request of this member's own, handed to its Raft server in process. */
+  private CompletableFuture<RaftClientReply> submitLocally(Message msg, RaftClientRequest.Type type) {
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(localClientId)
         .setServerId(selfId)
         .setGroupId(group.getGroupId())
         .setCallId(CallId.getAndIncrement())
-        .setMessage(Message.EMPTY)
-        .setType(RaftClientRequest.readRequestType())
+        .setMessage(msg)
+        .setType(type)
         .setTimeoutMs(config.requestTimeoutMs())
         .build();
     try {
@@ -651,22 +641,20 @@ public final class RaftNode implements Closeable {
       long committed = division().getRaftLog().getLastCommittedIndex();
       return bounded(stateMachine.whenApplied(committed)
           .thenCompose(v -> stateMachine.query(msg))
-          .thenApply(reply -> {
-            try {
-              return LeaderQueryResult.parseFrom(reply.getContent().asReadOnlyByteBuffer());
-            } catch (IOException e) {
-              throw new CompletionException(e);
-            }
-          }));
+          .thenApply(RaftNode::leaderQueryResult));
     }
     return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
       check(reply);
-      try {
-        return LeaderQueryResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
-      } catch (IOException e) {
-        throw new CompletionException(e);
-      }
+      return leaderQueryResult(reply.getMessage());
     }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+  }
+
+  private static LeaderQueryResult leaderQueryResult(Message answer) {
+    try {
+      return LeaderQueryResult.parseFrom(answer.getContent().asReadOnlyByteBuffer());
+    } catch (IOException e) {
+      throw new CompletionException(e);
+    }
   }
 
   /**

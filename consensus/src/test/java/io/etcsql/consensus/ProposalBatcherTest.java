@@ -91,8 +91,8 @@ class ProposalBatcherTest {
 
   @Test
   void onlyPutsDeletesAndTxnsAreBatchable() {
-    assertTrue(ProposalBatcher.batchable(put(1)));
-    assertTrue(!ProposalBatcher.batchable(ReplicatedCommand.newBuilder()
+    assertTrue(io.etcsql.kvstore.KvStore.batchable(put(1)));
+    assertTrue(!io.etcsql.kvstore.KvStore.batchable(ReplicatedCommand.newBuilder()
         .setLeaseGrant(io.etcsql.grpcapi.etcdserverpb.LeaseGrantRequest.newBuilder().setTTL(5)).build()));
   }
 }

@@ -208,11 +208,21 @@ public final class KvStore implements Closeable {
     }
   }
 
-  /** Only Put, DeleteRange and Txn are batched (see the Batch message): anything else is a corrupt log. */
+  /**
+   * Whether a command may go in a Batch: Put, DeleteRange and Txn, whose only effects are records
+   * carrying the entry's Raft index (see the Batch message).
+   */
+  public static boolean batchable(ReplicatedCommand command) {
+    return switch (command.getRequestCase()) {
+      case PUT, DELETE_RANGE, TXN -> true;
+      default -> false;
+    };
+  }
+
+  /** Anything else in a batch is a corrupt log. */
   private static void checkBatched(ReplicatedCommand one) {
-    switch (one.getRequestCase()) {
-      case PUT, DELETE_RANGE, TXN -> { }
-      default -> throw new IllegalArgumentException("a " + one.getRequestCase() + " command in a batch");
+    if (!batchable(one)) {
+      throw new IllegalArgumentException("a " + one.getRequestCase() + " command in a batch");
     }
   }
 
