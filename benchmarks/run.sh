@@ -7,12 +7,13 @@
 #
 #   benchmarks/run.sh [--scale 1] [--members 1|3|both] [--targets etcd,etcsql]
 #                     [--only put,range,txn-put,watch-latency,lease-keepalive] [--results FILE]
-#                     [--append] [--base-port 23790] [--no-build]
+#                     [--append] [--base-port 23790] [--no-build] [--no-warmup]
 #
 # --scale multiplies every total (0.05 for a quick check; 1 takes about 15-20 minutes).
 # --only takes bench names or cell names ("put 10/100"), comma separated. --append adds to an
 # existing --results file (a later line replaces an earlier one of the same cell, target and
-# member count in the table), e.g. to rerun etcsql only after a change.
+# member count in the table), e.g. to rerun etcsql only after a change. Each server first gets the
+# same untimed warm-up load (about 140k requests; --no-warmup skips it).
 # ETCSQL_HOME=<another built checkout> measures that build instead of this one (before/after runs).
 # The load tool runs with LOAD_JAVA_OPTS (default -Xmx1g -XX:+UseParallelGC).
 # etcsql runs with its launcher's default JVM options (-Xmx1g) unless ETCSQL_JAVA_OPTS is set.
@@ -30,6 +31,7 @@ RESULTS=""
 BASE_PORT=23790
 BUILD=1
 APPEND=0
+WARMUP=1
 ETCD_BIN=${ETCD_BIN:-/usr/bin/etcd}
 ETCDCTL_BIN=${ETCDCTL_BIN:-/usr/bin/etcdctl}
 
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --base-port) BASE_PORT=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --append) APPEND=1; shift ;;
+    --no-warmup) WARMUP=0; shift ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown option $1" >&2; usage ;;
   esac
@@ -175,6 +178,25 @@ cell() {
   echo "$line" >> "$RESULTS"
 }
 
+# warm_up: the same untimed load for every server before its matrix (puts, ranges, txns and
+# keep-alives, fixed totals whatever --scale): a JVM compiles its hot paths during its first
+# minutes of load, and a long-running server is measured, not its start-up
+warm_up() {
+  [ "$WARMUP" = 1 ] || return 0
+  local kv=(--key-size 8 --val-size 256 --key-space-size 100000) run
+  echo "  $TARGET/$N: warm-up" >&2
+  for run in "put --conns 10 --clients 100 --total 40000 ${kv[*]}" \
+             "put --conns 1 --clients 1 --total 2000 ${kv[*]}" \
+             "range bench/warm-key --prefill --val-size 256 --consistency l --conns 10 --clients 100 --total 30000" \
+             "range bench/warm-key --val-size 256 --consistency s --conns 10 --clients 100 --total 30000" \
+             "txn-put --conns 10 --clients 100 --total 20000 ${kv[*]}" \
+             "lease-keepalive --conns 10 --clients 100 --stream=true --total 20000"; do
+    # shellcheck disable=SC2086
+    timeout 900 java $LOAD_JAVA_OPTS -cp "$CP" io.etcsql.bench.load.LoadMain $run --endpoints="$ENDPOINTS" \
+      --warmup-total 0 --target "$TARGET" >/dev/null 2>>"$WORK/load.log" || true
+  done
+}
+
 matrix() {
   local kv=(--key-size 8 --val-size 256 --key-space-size 100000)
   cell "put 1/1" 3000 put --conns 1 --clients 1 "${kv[@]}"
@@ -197,6 +219,7 @@ for N in $MEMBER_COUNTS; do
     case "$TARGET" in etcd|etcsql) ;; *) echo "run.sh: unknown target $TARGET" >&2; exit 2 ;; esac
     echo "$TARGET, $N member(s):" >&2
     if start_cluster "$TARGET" "$N"; then
+      warm_up
       matrix
       record_resources "$TARGET" "$N"
     fi
