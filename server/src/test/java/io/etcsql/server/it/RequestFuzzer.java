@@ -119,8 +119,17 @@ final class RequestFuzzer {
      * parsable, and as large as wanted.
      */
     byte[] padded(Message prototype, int size) {
-        byte[] base = validMessage(prototype).toByteArray();
         int tag = CodedOutputStream.computeTagSize(1000);
+        byte[] base = validMessage(prototype).toByteArray();
+        // a random message can itself be near or over the size (long random bytes fields):
+        // draw again until one leaves room for the padding field
+        for (int tries = 0; base.length + tag + CodedOutputStream.computeUInt32SizeNoTag(size) >= size; tries++) {
+            if (tries == 1000) {
+                throw new IllegalStateException("no " + prototype.getDescriptorForType().getName()
+                    + " small enough to pad to " + size + " bytes");
+            }
+            base = validMessage(prototype).toByteArray();
+        }
         int len = size - base.length - tag;
         while (len > 0 && tag + CodedOutputStream.computeUInt32SizeNoTag(len) + len + base.length > size) {
             len--;
