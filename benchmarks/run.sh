@@ -162,15 +162,22 @@ selected() { # selected CELL BENCH
   return 1
 }
 
+# the keys and values of every put-like load: 8-byte keys, 256-byte values, 100k key space
+KV=(--key-size 8 --val-size 256 --key-space-size 100000)
+
+# load BENCH ARGS...: one run of the load tool against the running servers (its log to load.log)
+load() {
+  timeout 900 java $LOAD_JAVA_OPTS -cp "$CP" io.etcsql.bench.load.LoadMain "$@" --endpoints="$ENDPOINTS" \
+    --target "$TARGET" 2>>"$WORK/load.log"
+}
+
 # cell NAME TOTAL BENCH ARGS...: one load run, its JSON line appended to the results
 cell() {
   local name=$1 total; total=$(scaled "$2"); shift 2
   selected "$name" "$1" || return 0
   local warm=$(( total / 10 )) line
   echo "  $TARGET/$N: $name (total $total)" >&2
-  line=$(timeout 900 java $LOAD_JAVA_OPTS -cp "$CP" io.etcsql.bench.load.LoadMain "$@" --endpoints="$ENDPOINTS" \
-    --total "$total" --warmup-total "$warm" --target "$TARGET" --label members="$N" --label "cell=$name" \
-    2>>"$WORK/load.log" | tail -1) || true
+  line=$(load "$@" --total "$total" --warmup-total "$warm" --label members="$N" --label "cell=$name" | tail -1) || true
   if [ -z "$line" ]; then
     line=$(printf '{"bench":"%s","target":"%s","members":%d,"cell":"%s","fatal":"no output (see %s)"}' \
       "$1" "$TARGET" "$N" "$name" "$WORK/load.log")
@@ -183,30 +190,26 @@ cell() {
 # minutes of load, and a long-running server is measured, not its start-up
 warm_up() {
   [ "$WARMUP" = 1 ] || return 0
-  local kv=(--key-size 8 --val-size 256 --key-space-size 100000) run
   echo "  $TARGET/$N: warm-up" >&2
-  for run in "put --conns 10 --clients 100 --total 40000 ${kv[*]}" \
-             "put --conns 1 --clients 1 --total 2000 ${kv[*]}" \
-             "range bench/warm-key --prefill --val-size 256 --consistency l --conns 10 --clients 100 --total 30000" \
-             "range bench/warm-key --val-size 256 --consistency s --conns 10 --clients 100 --total 30000" \
-             "txn-put --conns 10 --clients 100 --total 20000 ${kv[*]}" \
-             "lease-keepalive --conns 10 --clients 100 --stream=true --total 20000"; do
-    # shellcheck disable=SC2086
-    timeout 900 java $LOAD_JAVA_OPTS -cp "$CP" io.etcsql.bench.load.LoadMain $run --endpoints="$ENDPOINTS" \
-      --warmup-total 0 --target "$TARGET" >/dev/null 2>>"$WORK/load.log" || true
-  done
+  load put --conns 10 --clients 100 --total 40000 "${KV[@]}" --warmup-total 0 >/dev/null || true
+  load put --conns 1 --clients 1 --total 2000 "${KV[@]}" --warmup-total 0 >/dev/null || true
+  load range bench/warm-key --prefill --val-size 256 --consistency l --conns 10 --clients 100 --total 30000 \
+    --warmup-total 0 >/dev/null || true
+  load range bench/warm-key --val-size 256 --consistency s --conns 10 --clients 100 --total 30000 \
+    --warmup-total 0 >/dev/null || true
+  load txn-put --conns 10 --clients 100 --total 20000 "${KV[@]}" --warmup-total 0 >/dev/null || true
+  load lease-keepalive --conns 10 --clients 100 --stream=true --total 20000 --warmup-total 0 >/dev/null || true
 }
 
 matrix() {
-  local kv=(--key-size 8 --val-size 256 --key-space-size 100000)
-  cell "put 1/1" 3000 put --conns 1 --clients 1 "${kv[@]}"
-  cell "put 10/100" 100000 put --conns 10 --clients 100 "${kv[@]}"
-  cell "put 100/1000" 100000 put --conns 100 --clients 1000 "${kv[@]}"
+  cell "put 1/1" 3000 put --conns 1 --clients 1 "${KV[@]}"
+  cell "put 10/100" 100000 put --conns 10 --clients 100 "${KV[@]}"
+  cell "put 100/1000" 100000 put --conns 100 --clients 1000 "${KV[@]}"
   cell "range l 1" 10000 range bench/range-key --prefill --val-size 256 --consistency l --conns 1 --clients 1
   cell "range l 100" 100000 range bench/range-key --prefill --val-size 256 --consistency l --conns 10 --clients 100
   cell "range s 1" 10000 range bench/range-key --prefill --val-size 256 --consistency s --conns 1 --clients 1
   cell "range s 100" 100000 range bench/range-key --prefill --val-size 256 --consistency s --conns 10 --clients 100
-  cell "txn-put 100" 50000 txn-put --conns 10 --clients 100 "${kv[@]}"
+  cell "txn-put 100" 50000 txn-put --conns 10 --clients 100 "${KV[@]}"
   cell "watch-latency 100" 2000 watch-latency --conns 10 --streams 10 --watchers 100 --rate 100 --val-size 256
   cell "lease-keepalive 100 stream" 100000 lease-keepalive --conns 10 --clients 100 --stream=true
   cell "lease-keepalive 100 unary" 50000 lease-keepalive --conns 10 --clients 100 --stream=false
