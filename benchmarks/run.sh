@@ -13,10 +13,10 @@
 # --only takes bench names or cell names ("put 10/100"), comma separated. --append adds to an
 # existing --results file (a later line replaces an earlier one of the same cell, target and
 # member count in the table), e.g. to rerun etcsql only after a change. Each server first gets the
-# same untimed warm-up load (about 140k requests; --no-warmup skips it).
+# same untimed warm-up load (about 140k requests and 300k watch events; --no-warmup skips it).
 # ETCSQL_HOME=<another built checkout> measures that build instead of this one (before/after runs).
 # The load tool runs with LOAD_JAVA_OPTS (default -Xmx1g -XX:+UseParallelGC).
-# etcsql runs with its launcher's default JVM options (-Xmx1g) unless ETCSQL_JAVA_OPTS is set.
+# etcsql runs with its launcher's JVM options: a 20 ms G1 pause goal, then ETCSQL_JAVA_OPTS (default -Xmx1g).
 # Only one server runs at a time; all are killed on exit. Keep the machine otherwise idle.
 set -euo pipefail
 
@@ -186,7 +186,7 @@ cell() {
 }
 
 # warm_up: the same untimed load for every server before its matrix (puts, ranges, txns and
-# keep-alives, fixed totals whatever --scale): a JVM compiles its hot paths during its first
+# keep-alives, watch events; fixed totals whatever --scale): a JVM compiles its hot paths during its first
 # minutes of load, and a long-running server is measured, not its start-up
 warm_up() {
   [ "$WARMUP" = 1 ] || return 0
@@ -199,6 +199,9 @@ warm_up() {
     --warmup-total 0 >/dev/null || true
   load txn-put --conns 10 --clients 100 --total 20000 "${KV[@]}" --warmup-total 0 >/dev/null || true
   load lease-keepalive --conns 10 --clients 100 --stream=true --total 20000 --warmup-total 0 >/dev/null || true
+  # the watch path too: 100 watchers of one key, 300 puts/s for 10 s (300,000 events)
+  load watch-latency --conns 10 --streams 10 --watchers 100 --rate 300 --val-size 256 --total 3000 \
+    --warmup-total 0 >/dev/null || true
 }
 
 matrix() {
@@ -237,7 +240,7 @@ echo "- date: $START; scale $SCALE"
 echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
   "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 echo "- Java: $(java -version 2>&1 | head -1); etcd: $("$ETCD_BIN" --version | head -1)"
-echo "- etcsql: commit $(git -C "$ETCSQL_HOME" rev-parse --short HEAD)$(git -C "$ETCSQL_HOME" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), ETCSQL_JAVA_OPTS=${ETCSQL_JAVA_OPTS:-default (-Xmx1g)}"
+echo "- etcsql: commit $(git -C "$ETCSQL_HOME" rev-parse --short HEAD)$(git -C "$ETCSQL_HOME" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), JVM options -XX:MaxGCPauseMillis=20 ${ETCSQL_JAVA_OPTS:--Xmx1g}"
 echo "- results: $RESULTS"
 echo
 java -cp "$CP" io.etcsql.bench.load.ResultsTable "$RESULTS"
