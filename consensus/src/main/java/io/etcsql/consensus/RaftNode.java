@@ -77,8 +77,23 @@ public final class RaftNode implements Closeable {
   private final RaftServer server;
   private final KvStateMachine stateMachine;
   private final LeaseKeeper leaseKeeper;
+  /**
+   * Where shared read rounds hand out their answers and start the next round (never on the Ratis
+   * thread that completed the last one).
+   */
+  private final java.util.concurrent.ExecutorService rounds = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+    Thread t = new Thread(r, "raft-read-rounds");
+    t.setDaemon(true);
+    return t;
+  });
   /** Barrier rounds shared by followers' linearizable reads in groups of five voters or more. */
-  private final ReadBarriers readBarriers = new ReadBarriers(this::barrierRound);
+  private final ReadBarriers readBarriers = new ReadBarriers(this::barrierRound, rounds);
+  /**
+   * ReadIndex rounds shared by all other linearizable reads, as etcd's linearizableReadLoop
+   * shares one ReadIndex among the reads that arrived while the previous one ran: a follower
+   * otherwise sends the leader one ReadIndex request per read.
+   */
+  private final ReadBarriers readIndexRounds = new ReadBarriers(this::readIndexRound, rounds);
   /** Per peer, a client that first tries that peer as the leader (see {@link #client()}). */
   private final Map<RaftPeerId, RaftClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final RaftProperties props;
@@ -468,7 +483,8 @@ public final class RaftNode implements Closeable {
    * Completes once this member has applied everything the group had committed when the call
    * was made, so a read of the local store after it is linearizable. The leader and the
    * followers of groups under five voters use Raft's ReadIndex (the leader also checks its
-   * lease); followers of five voters or more commit a shared barrier entry (see {@link ReadBarriers}).
+   * lease); followers of five voters or more commit a barrier entry. Either way concurrent reads
+   * share rounds (see {@link ReadBarriers}).
    */
   public CompletableFuture<Void> readBarrier() {
     CompletableFuture<Void> read = confirmReadIndex();
@@ -529,15 +545,23 @@ public final class RaftNode implements Closeable {
       // Ratis would give that follower the deposed leader's stale read index: commit a barrier
       return bounded(readBarriers.await());
     }
-    return bounded(untilDeadline(() -> localReadIndex()
-        .thenAccept(reply -> {
-          check(reply);
-          // a leader also confirms its lease (see leaderLeaseLost): Ratis alone may hand out a
-          // deposed leader's stale read index
-          if (leaderLeaseLost()) {
-            throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
-          }
-        }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+    return bounded(untilDeadline(readIndexRounds::await,
+        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+  }
+
+  /**
+   * One round of {@link #readIndexRounds}: a ReadIndex of this member's own Raft server, which
+   * completes once this member has applied up to the read index.
+   */
+  private CompletableFuture<Void> readIndexRound() {
+    return localReadIndex().thenAccept(reply -> {
+      check(reply);
+      // a leader also confirms its lease (see leaderLeaseLost): Ratis alone may hand out a
+      // deposed leader's stale read index
+      if (leaderLeaseLost()) {
+        throw new CompletionException(EtcdError.LEADER_CHANGED.exception());
+      }
+    }).orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -845,6 +869,7 @@ public final class RaftNode implements Closeable {
     }
     server.close();
     durableAcks.close();
+    rounds.shutdown(); // after the server: rounds it failed still answer their readers
   }
 
   /** This member's Raft log flush index; Long.MAX_VALUE before its division exists. */

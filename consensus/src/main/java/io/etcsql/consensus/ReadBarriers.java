@@ -1,6 +1,7 @@
 package io.etcsql.consensus;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
 /**
@@ -11,14 +12,22 @@ import java.util.function.Supplier;
  */
 final class ReadBarriers {
   private final Supplier<CompletableFuture<Void>> round;
+  private final Executor executor;
   /** True while a round runs. */
   private boolean running;
   /** Reads that arrived while a round ran; they get the next one. */
   private CompletableFuture<Void> waiting;
 
-  /** @param round starts one barrier round; it must complete (or fail) within a bounded time */
-  ReadBarriers(Supplier<CompletableFuture<Void>> round) {
+  /**
+   * @param round starts one barrier round; it must complete (or fail) within a bounded time
+   * @param executor where a round's readers are answered and the next round is started: never
+   *     on the thread that completed the round, which may be one of Ratis' own holding a lock
+   *     that starting a round needs (a round completed inside Ratis' heartbeat-reply handling
+   *     once started the next one there and deadlocked the leader)
+   */
+  ReadBarriers(Supplier<CompletableFuture<Void>> round, Executor executor) {
     this.round = round;
+    this.executor = executor;
   }
 
   /** Completes once a round started after this call has completed. */
@@ -49,7 +58,7 @@ final class ReadBarriers {
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
-    f.whenComplete((v, e) -> {
+    f.whenCompleteAsync((v, e) -> {
       if (e != null) {
         readers.completeExceptionally(e);
       } else {
@@ -64,6 +73,6 @@ final class ReadBarriers {
       if (next != null) {
         run(next);
       }
-    });
+    }, executor);
   }
 }

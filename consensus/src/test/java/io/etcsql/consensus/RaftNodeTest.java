@@ -374,6 +374,53 @@ class RaftNodeTest {
   }
 
   @Test
+  void concurrentLinearizableReadsOnEveryMemberKeepBeingAnsweredWhileWritesGoOn() throws Exception {
+    awaitLeader();
+    // 30 readers per member, each asking for its next read as soon as one is answered (the way
+    // a loaded client does), for 4 s while another thread writes: a round that completed inside
+    // Ratis' heartbeat-reply handling once started the next round there and deadlocked the leader
+    java.util.concurrent.atomic.AtomicLong answered = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+    List<java.util.concurrent.CompletableFuture<Void>> readers = new ArrayList<>();
+    for (Member m : members.values()) {
+      for (int i = 0; i < 30; i++) {
+        readers.add(readUntil(m.node, end, answered, failures));
+      }
+    }
+    int writes = 0;
+    while (System.nanoTime() < end) {
+      proposedRevision(members.values().iterator().next().node, put("w", "v" + writes++, 0));
+    }
+    java.util.concurrent.CompletableFuture.allOf(readers.toArray(new java.util.concurrent.CompletableFuture[0]))
+        .get(30, TimeUnit.SECONDS);
+    assertTrue(failures.isEmpty(), () -> "failed reads: " + failures);
+    assertTrue(answered.get() > 300, "reads kept being answered: " + answered.get());
+    for (Member m : members.values()) {
+      get(m.node.readBarrier());
+      assertEquals(List.of("w=v" + (writes - 1)), describe(readAll(m)).stream().map(x -> x.replaceAll("@.*", "")).toList(),
+          "a linearizable read on " + m.name + " sees the last write");
+    }
+  }
+
+  /** Linearizable reads on {@code node} one after another until {@code end}. */
+  private static java.util.concurrent.CompletableFuture<Void> readUntil(RaftNode node, long end,
+      java.util.concurrent.atomic.AtomicLong answered, java.util.Collection<Throwable> failures) {
+    if (System.nanoTime() >= end) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    return node.readBarrier().handle((v, e) -> {
+      if (e != null) {
+        failures.add(e);
+      } else {
+        answered.incrementAndGet();
+      }
+      return e == null;
+    }).thenComposeAsync(ok -> ok ? readUntil(node, end, answered, failures)
+        : java.util.concurrent.CompletableFuture.completedFuture(null));
+  }
+
+  @Test
   void aReadBarrierRightAfterARestartWaitsForTheLeader() throws IOException {
     String leader = awaitLeader();
     String follower = members.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();

@@ -15,7 +15,7 @@ class ReadBarriersTest {
     CompletableFuture<Void> f = new CompletableFuture<>();
     rounds.add(f);
     return f;
-  });
+  }, Runnable::run);
 
   @Test
   void aReadWaitsForARoundStartedAfterItArrivedAndReadsShareRounds() {
@@ -34,6 +34,28 @@ class ReadBarriersTest {
     rounds.get(1).complete(null);
     assertTrue(second.isDone() && third.isDone());
     assertEquals(2, rounds.size(), "no round without readers");
+  }
+
+  @Test
+  void readersAreAnsweredAndTheNextRoundStartedByTheExecutorNotByTheThreadThatCompletedTheRound() {
+    List<Runnable> tasks = new ArrayList<>();
+    ReadBarriers queued = new ReadBarriers(() -> {
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      rounds.add(f);
+      return f;
+    }, tasks::add);
+    CompletableFuture<Void> first = queued.await();
+    CompletableFuture<Void> second = queued.await();
+    rounds.get(0).complete(null); // e.g. by a Ratis thread holding its own locks
+    assertFalse(first.isDone(), "not answered on the completing thread");
+    assertEquals(1, rounds.size(), "no round started on the completing thread");
+    assertEquals(1, tasks.size());
+    tasks.remove(0).run();
+    assertTrue(first.isDone());
+    assertEquals(2, rounds.size(), "the executor started the next round");
+    rounds.get(1).complete(null);
+    tasks.remove(0).run();
+    assertTrue(second.isDone());
   }
 
   @Test
