@@ -3,6 +3,8 @@ package io.etcsql.consensus;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.etcsql.grpcapi.etcsqlpb.CommandResult;
 import io.etcsql.grpcapi.etcsqlpb.LeaderQuery;
+import io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult;
+import io.etcsql.grpcapi.etcsqlpb.LeaderQueryResults;
 import io.etcsql.grpcapi.etcsqlpb.ReplicatedCommand;
 import io.etcsql.kvstore.KvStore;
 import java.io.File;
@@ -362,18 +364,33 @@ final class KvStateMachine extends BaseStateMachine {
     }
     try {
       LeaderQuery q = LeaderQuery.parseFrom(content.asReadOnlyByteBuffer());
-      io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult answer;
-      if (q.hasPeerProgress()) {
-        answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build();
-      } else if (q.hasClientAddress()) {
-        answer = io.etcsql.grpcapi.etcsqlpb.LeaderQueryResult.newBuilder().setClientAddress(ownClientAddress()).build();
+      LeaderQueryResult answer;
+      if (q.hasBatch()) {
+        LeaderQueryResults.Builder results = LeaderQueryResults.newBuilder();
+        for (LeaderQuery one : q.getBatch().getQueriesList()) {
+          results.addResults(answer(one));
+        }
+        answer = LeaderQueryResult.newBuilder().setBatch(results).build();
       } else {
-        answer = leaseKeeper.answer(q);
+        answer = answer(q);
       }
       return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(answer.toByteArray())));
-    } catch (InvalidProtocolBufferException e) {
+    } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  private LeaderQueryResult answer(LeaderQuery q) {
+    if (q.hasPeerProgress()) {
+      return LeaderQueryResult.newBuilder().setPeerProgress(peerProgress()).build();
+    }
+    if (q.hasClientAddress()) {
+      return LeaderQueryResult.newBuilder().setClientAddress(ownClientAddress()).build();
+    }
+    if (q.hasBatch()) {
+      throw new IllegalArgumentException("a batch of leader queries inside a batch");
+    }
+    return leaseKeeper.answer(q);
   }
 
   /** The index after the last entry of this member's Raft log, or 0 before it started. */

@@ -78,8 +78,8 @@ public final class RaftNode implements Closeable {
   private final KvStateMachine stateMachine;
   private final LeaseKeeper leaseKeeper;
   /**
-   * Where shared read rounds hand out their answers and start the next round (never on the Ratis
-   * thread that completed the last one).
+   * Where shared read rounds and leader-query batches hand out their answers and start the next
+   * round or batch (never on the Ratis thread that completed the last one).
    */
   private final java.util.concurrent.ExecutorService rounds = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
     Thread t = new Thread(r, "raft-read-rounds");
@@ -94,6 +94,8 @@ public final class RaftNode implements Closeable {
    * otherwise sends the leader one ReadIndex request per read.
    */
   private final ReadBarriers readIndexRounds = new ReadBarriers(this::readIndexRound, rounds);
+  /** A follower's keep-alives and other leader queries, several per request to the leader. */
+  private final LeaderQueryBatcher leaderQueries = new LeaderQueryBatcher(this::sendToLeader, rounds, 4, 1000);
   /** Per peer, a client that first tries that peer as the leader (see {@link #client()}). */
   private final Map<RaftPeerId, RaftClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final RaftProperties props;
@@ -658,8 +660,8 @@ public final class RaftNode implements Closeable {
     if (closed) {
       return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
     }
-    Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
     if (isLeader() && !leaderLeaseLost()) {
+      Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
       // the leader answers itself, as etcd's leader renews a lease in memory once it has applied
       // what it committed (waitAppliedIndex): no ReadIndex round, no client channel to itself
       long committed = division().getRaftLog().getLastCommittedIndex();
@@ -667,10 +669,17 @@ public final class RaftNode implements Closeable {
           .thenCompose(v -> stateMachine.query(msg))
           .thenApply(RaftNode::leaderQueryResult));
     }
-    return bounded(untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
+    return bounded(leaderQueries.submit(query));
+  }
+
+  /** Sends a query (one or a batch, see {@link #leaderQueries}) to the leader as a Ratis read. */
+  private CompletableFuture<LeaderQueryResult> sendToLeader(LeaderQuery query) {
+    Message msg = Message.valueOf(ByteString.copyFrom(query.toByteArray()));
+    return untilDeadline(() -> client().async().sendReadOnlyUnordered(msg).thenApply(reply -> {
       check(reply);
       return leaderQueryResult(reply.getMessage());
-    }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs())));
+    }), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs()))
+        .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
   }
 
   private static LeaderQueryResult leaderQueryResult(Message answer) {

@@ -484,6 +484,32 @@ class RaftNodeTest {
     assertEquals(0, get(follower.node.askLeader(keepAlive)).getKeepAlive().getTTL(), "a revoked lease cannot be renewed");
   }
 
+  @Test
+  void concurrentKeepAlivesOnAFollowerEachGetTheirOwnLeasesAnswer() {
+    awaitLeader();
+    Member follower = members.values().stream().filter(m -> !m.node.isLeader()).findFirst().orElseThrow();
+    List<Long> leases = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      leases.add(grant(follower.node, 10 + i));
+    }
+    // 200 keep-alives at once: the follower sends them to the leader several per request
+    List<java.util.concurrent.CompletableFuture<LeaderQueryResult>> answers = new java.util.ArrayList<>();
+    for (int round = 0; round < 10; round++) {
+      for (long id : leases) {
+        answers.add(follower.node.askLeader(
+            LeaderQuery.newBuilder().setKeepAlive(LeaseKeepAliveRequest.newBuilder().setID(id)).build()));
+      }
+    }
+    answers.add(follower.node.askLeader(LeaderQuery.newBuilder()
+        .setKeepAlive(LeaseKeepAliveRequest.newBuilder().setID(424242)).build()));
+    for (int i = 0; i < 200; i++) {
+      io.etcsql.grpcapi.etcdserverpb.LeaseKeepAliveResponse r = get(answers.get(i)).getKeepAlive();
+      assertEquals(leases.get(i % 20), r.getID(), "answer " + i + " is its own lease's");
+      assertEquals(10 + i % 20, r.getTTL(), "renewed to the lease's own TTL");
+    }
+    assertEquals(0, get(answers.get(200)).getKeepAlive().getTTL(), "an unknown lease is not renewed");
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
