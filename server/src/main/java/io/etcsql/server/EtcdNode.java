@@ -67,6 +67,8 @@ public final class EtcdNode implements Closeable {
   private MetricsHttpServer metricsHttp;
   private final java.util.concurrent.ExecutorService reads;
   private final java.util.concurrent.ExecutorService hashing;
+  /** Runs the client gRPC calls' handlers (see {@link #callPool}). */
+  private final java.util.concurrent.ForkJoinPool calls = callPool();
   private volatile boolean closed;
 
   private EtcdNode(NodeConfig config) throws IOException {
@@ -161,6 +163,7 @@ public final class EtcdNode implements Closeable {
           // clients may ping without a call open (etcdctl and jetcd keep idle connections alive)
           .permitKeepAliveWithoutCalls(true)
           .intercept(metrics.grpc());
+      b.executor(calls);
       if (grpc.keepaliveMinTime().compareTo(java.time.Duration.ZERO) > 0) {
         b.permitKeepAliveTime(grpc.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS);
       }
@@ -355,6 +358,25 @@ public final class EtcdNode implements Closeable {
     }
   }
 
+  /**
+   * The client gRPC calls' executor: a small work-stealing pool (2 threads per core, at least 4)
+   * instead of grpc-java's default cached pool. Handlers only check a request and hand it on
+   * (proposals, range reads, bcrypt, hashing and defragmentation have pools of their own), so a few
+   * threads keep up; an idle worker of the cached pool parks and must be woken for each call, and
+   * on three members under put load those wake-ups were a large part of each member's kernel time
+   * (docs/benchmarks.md, "Fewer wake-ups").
+   */
+  private static java.util.concurrent.ForkJoinPool callPool() {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    return new java.util.concurrent.ForkJoinPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
+        pool -> {
+          java.util.concurrent.ForkJoinWorkerThread t =
+              java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+          t.setName("grpc-call-" + n.incrementAndGet());
+          return t;
+        }, (t, e) -> LOG.error("uncaught in {}", t.getName(), e), true);
+  }
+
   /** Blocks until the node's gRPC servers have shut down. */
   public void awaitTermination() throws InterruptedException {
     for (Server s : servers) {
@@ -396,6 +418,7 @@ public final class EtcdNode implements Closeable {
     }
     metrics.close();
     compactor.close();
+    calls.shutdownNow();
     reads.shutdownNow();
     hashing.shutdownNow();
     raft.close();

@@ -46,7 +46,7 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   private final Path scratchDir;
   private final Proposer proposer;
   private final long electionTimeoutMs;
-  /** Runs the blocking operations (defragmentation, leadership transfer) off gRPC threads. */
+  /** Runs the blocking operations (snapshots, defragmentation, leadership transfer) off gRPC threads. */
   private final java.util.concurrent.Executor blocking = java.util.concurrent.Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "maintenance");
     t.setDaemon(true);
@@ -74,6 +74,10 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
    */
   @Override
   public void snapshot(SnapshotRequest request, StreamObserver<SnapshotResponse> observer) {
+    blocking.execute(() -> streamSnapshot(observer));
+  }
+
+  private void streamSnapshot(StreamObserver<SnapshotResponse> observer) {
     long start = System.nanoTime();
     Path file = null;
     try {
