@@ -25,7 +25,6 @@ import io.etcsql.kvstore.KvStore;
 import io.etcsql.kvstore.lease.Lease;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.apache.ratis.util.NetUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,10 +57,12 @@ class RaftNodeTest {
 
   private record Member(String name, KvStore store, RaftNode node) {}
 
+  // ports from Ratis' own test allocator: it never hands out one port twice in a JVM (binding
+  // port 0 may return one just closed, and two members on one port cannot start)
   @BeforeEach
   void startCluster() throws IOException {
     for (String name : List.of("m1", "m2", "m3")) {
-      peers.put(name, new InetSocketAddress("127.0.0.1", freePort()));
+      peers.put(name, new InetSocketAddress("127.0.0.1", NetUtils.getFreePort()));
     }
     for (String name : peers.keySet()) {
       start(name);
@@ -71,20 +73,6 @@ class RaftNodeTest {
   void stopCluster() {
     for (String name : new ArrayList<>(members.keySet())) {
       stop(name);
-    }
-  }
-
-  /** Ports handed out in this JVM: binding port 0 again may return a port just closed. */
-  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  /** A free port on 127.0.0.1, never one handed out before (two members on one port cannot start). */
-  private static int freePort() throws IOException {
-    while (true) {
-      try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-        if (HANDED_OUT.add(s.getLocalPort())) {
-          return s.getLocalPort();
-        }
-      }
     }
   }
 
@@ -290,12 +278,12 @@ class RaftNodeTest {
   void proposalsReachALeaderThatJoinedAfterTheirMemberStarted() throws IOException {
     String first = awaitLeader();
     proposedRevision(members.get(first).node, put("before", "1", 0));
-    peers.put("m4", new InetSocketAddress("127.0.0.1", freePort()));
+    peers.put("m4", new InetSocketAddress("127.0.0.1", NetUtils.getFreePort()));
     start("m4", true);
     Map<String, String> voters = new java.util.TreeMap<>();
     for (Map.Entry<String, InetSocketAddress> p : peers.entrySet()) {
       // an etcd client address where nothing speaks Raft (here: nothing listens at all)
-      voters.put(p.getKey(), "127.0.0.1:" + p.getValue().getPort() + "|127.0.0.1:" + freePort());
+      voters.put(p.getKey(), "127.0.0.1:" + p.getValue().getPort() + "|127.0.0.1:" + NetUtils.getFreePort());
     }
     members.get(first).node.setConfiguration(voters, Map.of());
     assertEquals(voters, members.get(first).node.configuration(false), "the addresses are recorded as given");
@@ -326,7 +314,7 @@ class RaftNodeTest {
   void aLeaderWhoseClientsPointedAtRemovedMembersStillProposesAndReconfigures() throws IOException {
     String first = awaitLeader();
     for (String name : List.of("m4", "m5")) {
-      peers.put(name, new InetSocketAddress("127.0.0.1", freePort()));
+      peers.put(name, new InetSocketAddress("127.0.0.1", NetUtils.getFreePort()));
     }
     for (String name : List.of("m4", "m5")) {
       proposedRevision(start(name, true).node, put("from-" + name, "outside", 0));
@@ -355,7 +343,7 @@ class RaftNodeTest {
     stopCluster();
     peers.clear();
     for (String name : List.of("m1", "m2", "m3", "m4", "m5")) {
-      peers.put(name, new InetSocketAddress("127.0.0.1", freePort()));
+      peers.put(name, new InetSocketAddress("127.0.0.1", NetUtils.getFreePort()));
     }
     for (String name : peers.keySet()) {
       start(name);
