@@ -110,6 +110,11 @@ public final class RaftNode implements Closeable {
   private final java.util.concurrent.ExecutorService proposals;
   /** Groups concurrent Put, DeleteRange and Txn proposals into entries. */
   private final ProposalBatcher batcher;
+  /** A leader lease found held in a term, and until when (System.nanoTime) that still holds. */
+  private record LeaseHeld(long term, long untilNanos) {}
+
+  /** The last lease check of this member as leader that found the lease held (see leaderLeaseLost). */
+  private volatile LeaseHeld leaseHeld;
   private volatile boolean closed;
   private ConfigurationSync configurationSync;
   private ReplicationWatchdog watchdog;
@@ -607,13 +612,26 @@ public final class RaftNode implements Closeable {
    * by a majority at any earlier time: a leader cut off from the others kept serving reads at its
    * old commit index until it noticed, while a new leader took writes (the fault harness found
    * such stale reads after partitions). A read on the leader therefore also checks the lease.
+   * A check that found it held stands for a tenth of the lease (same term) without a new one.
    */
   private boolean leaderLeaseLost() {
     RaftServer.Division division = division();
     if (!division.getInfo().isLeader()) {
       return false; // a follower's read index came from the leader's ReadIndex round
     }
+    long term = division.getInfo().getCurrentTerm();
+    long now = System.nanoTime();
+    LeaseHeld held = leaseHeld;
+    if (held != null && held.term() == term && now - held.untilNanos() < 0) {
+      return false;
+    }
     long leaseMs = (long) (division.properties().minRpcTimeoutMs() * 0.9);
+    // a lease found held is taken as held for the next reuseMs without a new check (keep-alives
+    // and read rounds come thousands a second; each check builds Ratis' role information): the
+    // followers must then have answered within leaseMs - reuseMs, so that at the end of the
+    // reuse they still answered within leaseMs
+    long reuseMs = leaseMs / 10;
+    long answeredWithinMs = leaseMs - reuseMs;
     java.util.Set<String> voters = new java.util.HashSet<>();
     for (RaftPeer p : division.getRaftConf().getCurrentPeers(RaftPeerRole.FOLLOWER)) {
       voters.add(p.getId().toString());
@@ -624,15 +642,17 @@ public final class RaftNode implements Closeable {
     if (role.hasLeaderInfo()) {
       for (org.apache.ratis.proto.RaftProtos.ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
         String id = f.getId().getId().toStringUtf8();
-        if (!id.equals(self) && voters.contains(id) && f.getLastRpcElapsedTimeMs() < leaseMs) {
+        if (!id.equals(self) && voters.contains(id) && f.getLastRpcElapsedTimeMs() < answeredWithinMs) {
           answered++;
         }
       }
     }
     if (2 * answered > voters.size()) {
+      leaseHeld = new LeaseHeld(term, now + TimeUnit.MILLISECONDS.toNanos(reuseMs));
       return false;
     }
-    LOG.info("leader lease not held: {} of voters {} answered within {} ms", answered, voters, leaseMs);
+    leaseHeld = null;
+    LOG.info("leader lease not held: {} of voters {} answered within {} ms", answered, voters, answeredWithinMs);
     return true;
   }
 
