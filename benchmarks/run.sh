@@ -13,7 +13,8 @@
 # --only takes bench names or cell names ("put 10/100"), comma separated. --append adds to an
 # existing --results file (a later line replaces an earlier one of the same cell, target and
 # member count in the table), e.g. to rerun etcsql only after a change. Each server first gets the
-# same untimed warm-up load (about 140k requests and 300k watch events; --no-warmup skips it).
+# same untimed warm-up load (about 140k requests and 300k watch events), three times
+# (WARMUP_PASSES); --no-warmup skips it.
 # ETCSQL_HOME=<another built checkout> measures that build instead of this one (before/after runs).
 # The load tool runs with LOAD_JAVA_OPTS (default -Xmx1g -XX:+UseParallelGC).
 # etcsql runs with its launcher's JVM options: a 20 ms G1 pause goal, then ETCSQL_JAVA_OPTS (default -Xmx1g).
@@ -175,7 +176,12 @@ load() {
 cell() {
   local name=$1 total; total=$(scaled "$2"); shift 2
   selected "$name" "$1" || return 0
+  # 10% of the total first, untimed, and at least 3,000 requests: the load tool is a fresh JVM per
+  # cell, and with fewer its own JIT compiling takes CPU from the servers during the timed part
+  # (a single client then measured the tool as much as the server); watch-latency's warm-up puts
+  # each deliver one event per watcher, so 10% of them is already thousands of events
   local warm=$(( total / 10 )) line
+  if [ "$1" != watch-latency ] && [ "$warm" -lt 3000 ]; then warm=3000; fi
   echo "  $TARGET/$N: $name (total $total)" >&2
   line=$(load "$@" --total "$total" --warmup-total "$warm" --label members="$N" --label "cell=$name" | tail -1) || true
   if [ -z "$line" ]; then
@@ -185,12 +191,25 @@ cell() {
   echo "$line" >> "$RESULTS"
 }
 
-# warm_up: the same untimed load for every server before its matrix (puts, ranges, txns and
-# keep-alives, watch events; fixed totals whatever --scale): a JVM compiles its hot paths during its first
-# minutes of load, and a long-running server is measured, not its start-up
-warm_up() {
-  [ "$WARMUP" = 1 ] || return 0
-  echo "  $TARGET/$N: warm-up" >&2
+# server_ticks: CPU ticks (user + system) of the running servers, all threads, then of their JIT
+# compiler threads alone ("all jit"; etcd has none)
+server_ticks() {
+  local p t all=0 jit=0 v
+  for p in "${PIDS[@]}"; do
+    v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || continue
+    all=$((all + ${v:-0}))
+    for t in /proc/"$p"/task/*; do
+      case "$(cat "$t/comm" 2>/dev/null)" in
+        C1\ Compiler*|C2\ Compiler*) v=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) && jit=$((jit + ${v:-0})) ;;
+      esac
+    done
+  done
+  echo "$all $jit"
+}
+
+# warm_up_pass: the same untimed load for every server (puts, ranges, txns and keep-alives, watch
+# events; fixed totals whatever --scale)
+warm_up_pass() {
   load put --conns 10 --clients 100 --total 40000 "${KV[@]}" --warmup-total 0 >/dev/null || true
   load put --conns 1 --clients 1 --total 2000 "${KV[@]}" --warmup-total 0 >/dev/null || true
   load range bench/warm-key --prefill --val-size 256 --consistency l --conns 10 --clients 100 --total 30000 \
@@ -202,6 +221,27 @@ warm_up() {
   # the watch path too: 100 watchers of one key, 300 puts/s for 10 s (300,000 events)
   load watch-latency --conns 10 --streams 10 --watchers 100 --rate 300 --val-size 256 --total 3000 \
     --warmup-total 0 >/dev/null || true
+}
+
+# warm_up: a long-running server is measured, not its start-up. A JVM compiles its hot paths
+# during its first minutes of load, and on a small machine for longer: three etcsql members
+# sharing two cores spent 35% of their CPU in the JIT compiler during a first pass of the
+# warm-up load, 19% during a second and 5% during a third. So every server, etcd too (the same
+# data for both), gets WARMUP_PASSES passes (3); WARM_NOTES gets the JIT's share of each pass.
+WARMUP_PASSES=${WARMUP_PASSES:-3}
+WARM_NOTES=""
+warm_up() {
+  [ "$WARMUP" = 1 ] || return 0
+  local pass before after share shares=""
+  for pass in $(seq "$WARMUP_PASSES"); do
+    before=$(server_ticks)
+    warm_up_pass
+    after=$(server_ticks)
+    share=$(echo "$before $after" | awk '{ all = $3 - $1; print (all > 0 ? int(100 * ($4 - $2) / all) : 0) }')
+    echo "  $TARGET/$N: warm-up pass $pass: JIT compiling took $share% of the servers' CPU" >&2
+    shares="$shares${shares:+, }$share%"
+  done
+  WARM_NOTES="$WARM_NOTES${WARM_NOTES:+; }$TARGET/$N JIT share of CPU per pass $shares"
 }
 
 matrix() {
@@ -241,6 +281,7 @@ echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }'
   "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 echo "- Java: $(java -version 2>&1 | head -1); etcd: $("$ETCD_BIN" --version | head -1)"
 echo "- etcsql: commit $(git -C "$ETCSQL_HOME" rev-parse --short HEAD)$(git -C "$ETCSQL_HOME" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'), JVM options -XX:MaxGCPauseMillis=20 ${ETCSQL_JAVA_OPTS:--Xmx1g}"
+echo "- warm-up: ${WARM_NOTES:-none}"
 echo "- results: $RESULTS"
 echo
 java -cp "$CP" io.etcsql.bench.load.ResultsTable "$RESULTS"
