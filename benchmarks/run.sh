@@ -233,13 +233,14 @@ WARM_NOTES=""
 warm_up() {
   [ "$WARMUP" = 1 ] || return 0
   local pass before after share shares=""
+  before=$(server_ticks)
   for pass in $(seq "$WARMUP_PASSES"); do
-    before=$(server_ticks)
     warm_up_pass
     after=$(server_ticks)
     share=$(echo "$before $after" | awk '{ all = $3 - $1; print (all > 0 ? int(100 * ($4 - $2) / all) : 0) }')
     echo "  $TARGET/$N: warm-up pass $pass: JIT compiling took $share% of the servers' CPU" >&2
     shares="$shares${shares:+, }$share%"
+    before=$after
   done
   WARM_NOTES="$WARM_NOTES${WARM_NOTES:+; }$TARGET/$N JIT share of CPU per pass $shares"
 }

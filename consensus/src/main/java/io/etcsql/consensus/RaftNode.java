@@ -651,7 +651,6 @@ public final class RaftNode implements Closeable {
       leaseHeld = new LeaseHeld(term, now + TimeUnit.MILLISECONDS.toNanos(reuseMs));
       return false;
     }
-    leaseHeld = null;
     LOG.info("leader lease not held: {} of voters {} answered within {} ms", answered, voters, answeredWithinMs);
     return true;
   }
