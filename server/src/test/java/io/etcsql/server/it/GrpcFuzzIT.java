@@ -120,7 +120,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class GrpcFuzzIT {
 
     static final long SEED = Long.getLong("fuzz.seed", new SecureRandom().nextLong());
-    static final int COUNT = Integer.getInteger("fuzz.count", 200);
+    static final int COUNT = Integer.getInteger("fuzz.count", 120);
     static final Duration DEADLINE = Duration.ofSeconds(5);
     /**
      * How long a unary call may take before it counts as a hang: more than etcd's request timeout
