@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Fault injection against real bin/etcsql processes. Without properties: the short CI profile (two runs of each
- * fault kind, round robin, 6 s each, 3 members; no new run starts after 270 s). The long profile sets fault.runs / fault.seconds /
+ * fault kind, round robin, 6 s each, 3 members; no new run starts after 180 s: time for every kind once and some twice). The long profile sets fault.runs / fault.seconds /
  * fault.members (see fault-tests/README.md).
  */
 class FaultInjectionIT {

@@ -43,7 +43,7 @@ final class FaultProfile {
             boolean fresh = Boolean.parseBoolean(System.getProperty("fault.fresh", "false").trim());
             // The short profile stops starting new runs after its budget; an explicit fault.runs has none by default.
             boolean explicit = !System.getProperty("fault.runs", "").isBlank();
-            long budget = intProp("fault.budgetSeconds", explicit ? Integer.MAX_VALUE : 270);
+            long budget = intProp("fault.budgetSeconds", explicit ? Integer.MAX_VALUE : 180);
             Path work = Paths.get(System.getProperty("fault.workdir", "target/fault-work"));
             Path reports = Paths.get(System.getProperty("fault.reports", "target/fault-reports"));
             return new Settings(runs, seconds, members, List.copyOf(kinds), seed, fresh, Duration.ofSeconds(budget),
